@@ -1,0 +1,84 @@
+"""The ``envtune`` command.
+
+Example:
+    $ envtune demo                      # one FileSystem episode played by the oracle, transcript printed
+    $ envtune demo --task filesystem_miss_func_0 --style hermes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import gymnasium as gym
+
+import envtune_gym
+from envtune_gym.agents.oracle import oracle_actions
+
+
+def _demo(args: argparse.Namespace) -> int:
+    env = gym.make(args.env)
+    options = {"task_id": args.task} if args.task else None
+    try:
+        _, info = env.reset(seed=args.seed, options=options)
+    except ValueError as exc:
+        print(f"envtune demo: {exc}", file=sys.stderr)
+        return 2
+    episode = env.unwrapped
+    task = episode.task
+    print(f"== {args.env}  task {task.id}: {task.category}, {task.num_turns} turns, domains {', '.join(task.domains)}")
+    print(f"== tools: {', '.join(tool['function']['name'] for tool in info['tools'])}")
+    shown = 0
+    reward = 0.0
+    for action in oracle_actions(task, style=args.style):
+        _, reward, terminated, truncated, info = env.step(action)
+        shown = _print_new_entries(episode.transcript, shown)
+        if info["turn_result"] is not None:
+            print(f"   -- turn {info['turn_result']['turn']}: {_verdict(info['turn_result'])}")
+        if terminated or truncated:
+            break
+    print(f"== reward {reward}, success {info['success']}")
+    return 0 if info["success"] else 1
+
+
+def _print_new_entries(transcript: list[tuple[str, str]], shown: int) -> int:
+    for role, text in transcript[shown:]:
+        print(f"\n[{role}] {text}")
+    return len(transcript)
+
+
+def _verdict(turn_result: dict) -> str:
+    if not turn_result["checked"]:
+        return "not checked (empty ground truth)"
+    return "passed" if turn_result["passed"] else f"FAILED ({turn_result['error_type']})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``envtune``."""
+    parser = argparse.ArgumentParser(prog="envtune", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"envtune-gym {envtune_gym.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser("demo", help="play one episode with the oracle policy and print the transcript")
+    demo.add_argument("--env", default="EnvTune/FileSystem-v0", help="env id (default: %(default)s)")
+    demo.add_argument("--task", help="task id (default: drawn with --seed)")
+    demo.add_argument("--seed", type=int, default=0, help="seed for the task draw (default: %(default)s)")
+    demo.add_argument(
+        "--style", choices=["python", "hermes", "json"], default="python", help="action format (default: %(default)s)"
+    )
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``envtune`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The base class every simulated API (domain) derives from.
+
+A domain is plain Python: its state lives in public attributes, its tools are public methods marked with
+:func:`envtune_gym.tools.tool`, typed and documented, and expected failures raise :class:`ToolError` with a
+message a model can act on. Nothing here imports gymnasium: a domain is usable and testable on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class ToolError(Exception):
+    """An expected, user-facing failure of a tool call.
+
+    The environment turns it into the result ``{"error": message}`` (the shape BFCL's simulators return), so the
+    model sees it as the call's output and the episode goes on.
+
+    Example:
+        >>> raise ToolError("cat: 'notes.txt': No such file in 'docs'. Files here: report.md")
+        Traceback (most recent call last):
+        ...
+        envtune_gym.domains.base.ToolError: cat: 'notes.txt': No such file in 'docs'. Files here: report.md
+    """
+
+
+class Domain:
+    """A simulated API whose public methods marked ``@tool`` are the tools an agent can call.
+
+    Subclasses set ``name`` (BFCL's class name, used as the key of a task's ``initial_config``) and
+    ``description`` (the blurb BFCL puts in front of every tool description), and implement
+    :meth:`load_scenario`.
+
+    The compared state is every public instance attribute (BFCL's rule: names without a leading ``_``), so keep
+    working values that BFCL does not compare (a current directory, an RNG) in ``_private`` attributes.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: A stateless domain (BFCL's MathAPI) has no scenario to load and no state to compare.
+    stateless: ClassVar[bool] = False
+
+    def load_scenario(self, config: Mapping[str, Any], long_context: bool = False) -> None:
+        """Set the initial state from a task's ``initial_config[self.name]`` (already a private copy)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load_scenario")
+
+    def state(self) -> dict[str, Any]:
+        """The public attributes the turn checker compares, by name."""
+        return {key: value for key, value in vars(self).items() if not key.startswith("_")}
+
+    def clone(self) -> Domain:
+        """An independent deep copy, RNG included: the same calls on both give the same results."""
+        return copy.deepcopy(self)

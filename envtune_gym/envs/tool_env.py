@@ -1,0 +1,431 @@
+"""``ToolUseEnv``: a multi-turn tool-use episode with BFCL's semantics, text in and text out.
+
+One episode is one task. The observation is the user's message; the agent answers with text. Text holding tool
+calls runs them and observes their results; text without a call is the agent's reply, which ends the user turn:
+the env checks the turn against a shadow copy of the domains that ran the turn's ground truth (BFCL's rules,
+:mod:`envtune_gym.envs.checker`) and observes the next user message, or terminates after the last turn.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+
+from envtune_gym.actions import (
+    ActionError,
+    ActionLimits,
+    ParsedAction,
+    ToolCall,
+    parse_action,
+    parse_python_calls,
+)
+from envtune_gym.domains import Domain, domain_class
+from envtune_gym.envs.checker import check_turn
+from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
+from envtune_gym.spaces import UnicodeText
+from envtune_gym.tasks import CATEGORIES, Category, Task
+from envtune_gym.tasks.bundled import load_bundled
+from envtune_gym.tools import ToolCallError, ToolRegistry
+
+#: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
+REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+@dataclass
+class _Episode:
+    """Everything that changes during an episode; a deep copy of it is a complete snapshot."""
+
+    task: Task
+    ground_truth: list[list[tuple[str, dict[str, Any]]]]
+    domains: dict[str, Domain]
+    shadow: dict[str, Domain]
+    tools: ToolRegistry
+    shadow_tools: ToolRegistry
+    available: frozenset[str]
+    turn: int = 0
+    steps_in_turn: int = 0
+    made_call: bool = False
+    agent_results: list[str] = field(default_factory=list)
+    turn_results: list[TurnResult] = field(default_factory=list)
+    done: bool = False
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ToolUseEnv(gym.Env[str, str]):
+    """Multi-turn tool use over BFCL's domains; ``EnvTune/*`` ids are this class with a task set.
+
+    Args:
+        tasks: a bundled task set name (e.g. ``"filesystem"``) or a sequence of :class:`Task`.
+        category: keep only tasks of this category (or these categories).
+        max_steps_per_turn: steps that do not end a turn allowed per turn (BFCL: 20); the next one is executed
+            and truncates the episode.
+        action_limits: bounds on action text (length, calls per step, nesting depth).
+        max_observation_length: longer observations are cut, with a note saying how much was cut.
+        observation_format: ``"tagged"`` renders each call result as ``<tool_response>...</tool_response>``
+            (how Hermes/Qwen chat templates show tool messages); ``"json"`` renders a JSON list of
+            ``{"name", "content"}`` (BFCL's prompting mode, as JSON).
+        render_mode: ``"ansi"`` (``render()`` returns the transcript) or ``"human"`` (prints each new entry).
+
+    Example:
+        >>> import gymnasium as gym, envtune_gym
+        >>> env = gym.make("EnvTune/FileSystem-v0")
+        >>> obs, info = env.reset(seed=0, options={"task_id": "filesystem_base_0"})
+        >>> obs, reward, terminated, truncated, info = env.step("[pwd()]")
+        >>> info["calls"][0]["name"], info["calls"][0]["error"]
+        ('pwd', None)
+    """
+
+    metadata = {"render_modes": ["ansi", "human"]}
+
+    def __init__(
+        self,
+        tasks: str | Sequence[Task] = "filesystem",
+        *,
+        category: Category | Sequence[Category] | None = None,
+        max_steps_per_turn: int = 20,
+        action_limits: ActionLimits | None = None,
+        max_observation_length: int = 262_144,
+        observation_format: str = "tagged",
+        render_mode: str | None = None,
+    ) -> None:
+        self.tasks: tuple[Task, ...] = _select_tasks(tasks, category)
+        self._task_index = {task.id: task for task in self.tasks}
+        if len(self._task_index) != len(self.tasks):
+            raise ValueError("task ids must be unique")
+        if max_steps_per_turn < 1:
+            raise ValueError(f"max_steps_per_turn must be >= 1, got {max_steps_per_turn}")
+        if observation_format not in ("tagged", "json"):
+            raise ValueError(f"observation_format must be 'tagged' or 'json', got {observation_format!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.action_limits = action_limits or ActionLimits()
+        self.action_limits.validate()
+        self.max_steps_per_turn = max_steps_per_turn
+        self.max_observation_length = max_observation_length
+        self.observation_format = observation_format
+        self.render_mode = render_mode
+        self.action_space = UnicodeText(self.action_limits.max_length)
+        self.observation_space = UnicodeText(max_observation_length)
+        self._episode: _Episode | None = None
+        self._ground_truth_cache: dict[str, list[list[tuple[str, dict[str, Any]]]]] = {}
+        self._schema_cache: dict[frozenset[str], list[dict[str, Any]]] = {}
+        self._rendered_upto = 0
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Gymnasium API
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
+        """Start an episode: ``options={"task_id": ...}`` or ``{"task": Task}``, else a task drawn with the seed."""
+        super().reset(seed=seed)
+        task = self._choose_task(options or {})
+        domains = _build_domains(task)
+        shadow = _build_domains(task)
+        shadow_tools = ToolRegistry(shadow.values())
+        episode = _Episode(
+            task=task,
+            ground_truth=self._ground_truth(task, shadow_tools),
+            domains=domains,
+            shadow=shadow,
+            tools=ToolRegistry(domains.values()),
+            shadow_tools=shadow_tools,
+            available=frozenset(shadow_tools.names) - task.hidden_tools_at(0),
+        )
+        self._episode = episode
+        self._rendered_upto = 0
+        observation = self._user_message(0, revealed=[])
+        episode.transcript.append(("user", observation))
+        self._maybe_render()
+        return observation, self._info(calls=[], new_tools=[])
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
+        """Run the calls in ``action``, or end the user turn when it holds none (see the class docstring)."""
+        episode = self._require_episode()
+        if isinstance(action, str):
+            parsed = parse_action(action, self.action_limits)
+        else:
+            parsed = _rejected(f"an action is the model's text (str), got {type(action).__name__}")
+        episode.transcript.append(("assistant", action if isinstance(action, str) else repr(action)[:200]))
+        if parsed.is_reply:
+            return self._end_turn()
+        calls = self._run_calls(parsed.calls)
+        episode.steps_in_turn += 1
+        if parsed.error is not None:
+            observation = f"Error ({parsed.error.category}): {parsed.error.message}"
+            action_error: ActionErrorInfo | None = {"category": parsed.error.category, "message": parsed.error.message}
+        else:
+            observation, action_error = self._render_results(calls), None
+        observation = self._fit(observation)
+        episode.transcript.append(("tool", observation))
+        if episode.steps_in_turn > self.max_steps_per_turn:
+            return self._truncate(calls, action_error)
+        self._maybe_render()
+        return observation, 0.0, False, False, self._info(calls=calls, action_error=action_error)
+
+    def render(self) -> str | None:
+        """The transcript so far as text (``ansi``), or print the entries not printed yet (``human``)."""
+        if self.render_mode is None or self._episode is None:
+            return None
+        text = _format_transcript(self._episode.transcript)
+        if self.render_mode == "ansi":
+            return text
+        print(_format_transcript(self._episode.transcript[self._rendered_upto :]))
+        self._rendered_upto = len(self._episode.transcript)
+        return None
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Snapshots: a GRPO group starts G copies from one state
+
+    def snapshot(self) -> _Episode:
+        """An independent copy of the episode's state (domains, shadow, turn, results, transcript)."""
+        return copy.deepcopy(self._require_episode(allow_done=True))
+
+    def restore(self, snapshot: _Episode) -> None:
+        """Continue from a :meth:`snapshot`; the snapshot stays reusable."""
+        if not isinstance(snapshot, _Episode):
+            raise TypeError(f"restore() takes a value returned by snapshot(), got {type(snapshot).__name__}")
+        self._episode = copy.deepcopy(snapshot)
+        self._rendered_upto = 0
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Read-only views for wrappers, agents and tests
+
+    @property
+    def task(self) -> Task:
+        """The current episode's task."""
+        return self._require_episode(allow_done=True).task
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        """The agent-side domain instances of the current episode (read them; do not mutate)."""
+        return self._require_episode(allow_done=True).domains
+
+    @property
+    def transcript(self) -> list[tuple[str, str]]:
+        """``(role, text)`` pairs of the episode so far: ``user``, ``assistant`` and ``tool`` entries."""
+        return list(self._require_episode(allow_done=True).transcript)
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """OpenAI-format schemas of the tools available now (as in ``info["tools"]``)."""
+        episode = self._require_episode(allow_done=True)
+        return self._schemas(episode)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Internals
+
+    def _choose_task(self, options: dict[str, Any]) -> Task:
+        if "task" in options:
+            task = options["task"]
+            if not isinstance(task, Task):
+                task = Task.model_validate(task)
+            return task
+        if "task_id" in options:
+            task_id = options["task_id"]
+            if task_id not in self._task_index:
+                raise ValueError(f"unknown task_id {task_id!r}; this env has {len(self.tasks)} tasks, e.g. "
+                                 f"{', '.join(list(self._task_index)[:5])}")  # fmt: skip
+            return self._task_index[task_id]
+        return self.tasks[int(self.np_random.integers(len(self.tasks)))]
+
+    def _ground_truth(self, task: Task, tools: ToolRegistry) -> list[list[tuple[str, dict[str, Any]]]]:
+        cached = self._ground_truth_cache.get(task.id)
+        if cached is not None and self._task_index.get(task.id) is task:
+            return cached
+        parsed = []
+        for turn, calls in enumerate(task.ground_truth):
+            turn_calls = []
+            for source in calls:
+                try:
+                    for call in parse_python_calls(source):
+                        turn_calls.append((call.name, tools.bind(call.name, call.args, call.kwargs)))
+                except (ValueError, ToolCallError) as exc:
+                    raise ValueError(f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}") from exc
+            parsed.append(turn_calls)
+        if self._task_index.get(task.id) is task:
+            self._ground_truth_cache[task.id] = parsed
+        return parsed
+
+    def _run_calls(self, calls: Sequence[ToolCall]) -> list[CallRecord]:
+        episode = self._require_episode()
+        records: list[CallRecord] = []
+        for call in calls:
+            episode.made_call = True
+            try:
+                episode.tools.check_known(call.name, episode.available)
+                arguments = episode.tools.bind(call.name, call.args, call.kwargs)
+            except ToolCallError as exc:
+                result = json.dumps({"error": exc.message})
+                records.append(CallRecord(name=call.name, arguments=dict(call.kwargs), result=result, error=exc.category))
+            else:
+                outcome = episode.tools.execute(call.name, _private_copy(arguments))
+                records.append(CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error))
+            episode.agent_results.append(records[-1]["result"])
+        return records
+
+    def _end_turn(self) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
+        episode = self._require_episode()
+        turn_result = self._check_current_turn()
+        episode.turn += 1
+        episode.steps_in_turn = 0
+        episode.made_call = False
+        if episode.turn >= episode.task.num_turns:
+            return self._finish(turn_result, truncated=False)
+        revealed = sorted(episode.task.hidden_tools_at(episode.turn - 1) - episode.task.hidden_tools_at(episode.turn))
+        episode.available = episode.available | frozenset(revealed)
+        observation = self._user_message(episode.turn, revealed)
+        episode.transcript.append(("user", observation))
+        self._maybe_render()
+        return observation, 0.0, False, False, self._info(calls=[], new_tools=revealed, turn_result=turn_result)
+
+    def _truncate(
+        self, calls: list[CallRecord], action_error: ActionErrorInfo | None
+    ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
+        # BFCL force-quits after the 21st step; a force-quit in the last turn is still scored normally there.
+        episode = self._require_episode()
+        turn_result = self._check_current_turn()
+        in_last_turn = episode.turn == episode.task.num_turns - 1
+        return self._finish(turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn)
+
+    def _finish(
+        self,
+        turn_result: TurnResult,
+        *,
+        truncated: bool,
+        calls: list[CallRecord] | None = None,
+        action_error: ActionErrorInfo | None = None,
+        scored: bool = True,
+    ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
+        episode = self._require_episode()
+        episode.done = True
+        success = scored and all(result["passed"] is not False for result in episode.turn_results)
+        info = self._info(calls=calls or [], action_error=action_error, turn_result=turn_result, success=success)
+        self._maybe_render()
+        return "", float(success), not truncated, truncated, info
+
+    def _check_current_turn(self) -> TurnResult:
+        episode = self._require_episode()
+        expected = [
+            episode.shadow_tools.execute(name, _private_copy(arguments)).result
+            for name, arguments in episode.ground_truth[episode.turn]
+        ]
+        result = check_turn(
+            episode.turn,
+            checked=bool(episode.ground_truth[episode.turn]),
+            made_call=episode.made_call,
+            agent=episode.domains,
+            shadow=episode.shadow,
+            agent_results=episode.agent_results,
+            expected_results=expected,
+        )
+        episode.turn_results.append(result)
+        return result
+
+    def _user_message(self, turn: int, revealed: list[str]) -> str:
+        episode = self._require_episode()
+        message = episode.task.turns[turn]
+        if revealed:
+            docs = json.dumps(episode.tools.schemas(revealed), indent=2)
+            message = f"{docs}\n{REVEAL_MESSAGE}" + (f"\n{message}" if message else "")
+        return self._fit(message)
+
+    def _render_results(self, calls: list[CallRecord]) -> str:
+        if self.observation_format == "json":
+            return json.dumps([{"name": call["name"], "content": call["result"]} for call in calls])
+        return "\n".join(f"<tool_response>\n{call['result']}\n</tool_response>" for call in calls)
+
+    def _fit(self, text: str) -> str:
+        limit = self.max_observation_length
+        if len(text) <= limit:
+            return text
+        note = f"\n[... {len(text) - limit} more characters cut: observation limit {limit}]"
+        return text[: max(0, limit - len(note))] + note[: limit]
+
+    def _schemas(self, episode: _Episode) -> list[dict[str, Any]]:
+        schemas = self._schema_cache.get(episode.available)
+        if schemas is None:
+            schemas = self._schema_cache[episode.available] = episode.tools.schemas(episode.available)
+        return schemas
+
+    def _info(
+        self,
+        *,
+        calls: list[CallRecord],
+        new_tools: list[str] | None = None,
+        action_error: ActionErrorInfo | None = None,
+        turn_result: TurnResult | None = None,
+        success: bool | None = None,
+    ) -> StepInfo:
+        episode = self._require_episode(allow_done=True)
+        return StepInfo(
+            task_id=episode.task.id,
+            category=episode.task.category,
+            domains=list(episode.task.domains),
+            turn=min(episode.turn, episode.task.num_turns - 1),
+            num_turns=episode.task.num_turns,
+            step_in_turn=episode.steps_in_turn,
+            tools=self._schemas(episode),
+            new_tools=new_tools or [],
+            calls=calls,
+            action_error=action_error,
+            turn_result=turn_result,
+            success=success,
+        )
+
+    def _require_episode(self, allow_done: bool = False) -> _Episode:
+        if self._episode is None:
+            raise RuntimeError("call reset() before step()")
+        if self._episode.done and not allow_done:
+            raise RuntimeError("the episode is over; call reset() to start another")
+        return self._episode
+
+    def _maybe_render(self) -> None:
+        if self.render_mode == "human":
+            self.render()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _select_tasks(tasks: str | Sequence[Task], category: Category | Sequence[Category] | None) -> tuple[Task, ...]:
+    selected = load_bundled(tasks) if isinstance(tasks, str) else tuple(tasks)
+    if category is not None:
+        wanted = {category} if isinstance(category, str) else set(category)
+        unknown = wanted - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown category {sorted(unknown)}; choose from {', '.join(CATEGORIES)}")
+        selected = tuple(task for task in selected if task.category in wanted)
+    if not selected:
+        raise ValueError("no tasks to run: the task set is empty or the category filter removed every task")
+    return selected
+
+
+def _build_domains(task: Task) -> dict[str, Domain]:
+    domains = {}
+    for name in task.domains:
+        domain = domain_class(name)()
+        if not domain.stateless:
+            domain.load_scenario(copy.deepcopy(task.initial_config.get(name, {})), long_context=task.uses_long_context)
+        domains[name] = domain
+    return domains
+
+
+def _private_copy(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments a tool may keep in its state must not alias the caller's (or a cached ground truth's) objects."""
+    if all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
+        return dict(arguments)
+    return copy.deepcopy(arguments)
+
+
+def _rejected(message: str) -> ParsedAction:
+    return ParsedAction(calls=(), reply="", error=ActionError("format", message), format="invalid")
+
+
+def _format_transcript(entries: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"[{role}]\n{text}\n" for role, text in entries)

@@ -1,0 +1,93 @@
+"""The ``info`` dict of every EnvTune env, typed and documented in one place.
+
+Every key below is present after every ``reset`` and ``step`` (``None`` where it does not apply), so vector envs
+and wrappers see a stable shape. Values are plain JSON-able data and deterministic: no timestamps, no ids that
+vary between runs. Wrappers add keys (``reward_components``, ``hint``, ``curriculum``) and never change these.
+
+Example:
+    >>> import gymnasium as gym, envtune_gym
+    >>> env = gym.make("EnvTune/FileSystem-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> sorted(info) == sorted(StepInfo.__annotations__)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from envtune_gym.tools import ErrorCategory
+
+
+class CallRecord(TypedDict):
+    """One call the agent made in this step."""
+
+    #: The tool name as the agent wrote it.
+    name: str
+    #: The arguments after positional binding (as passed to the tool).
+    arguments: dict[str, Any]
+    #: The result string the agent observes: for successful calls, byte-identical to BFCL's executor.
+    result: str
+    #: ``None`` on success, else the error category (see :data:`envtune_gym.tools.ErrorCategory`).
+    error: ErrorCategory | None
+
+
+class ActionErrorInfo(TypedDict):
+    """Why a whole action was rejected before any call ran (format, too_long, too_many_calls)."""
+
+    category: ErrorCategory
+    message: str
+
+
+class TurnResult(TypedDict):
+    """The verdict on one user turn, produced when the agent ends the turn (BFCL's checker rules)."""
+
+    #: Index of the turn that was checked.
+    turn: int
+    #: False for turns with empty ground truth: BFCL does not check them (``passed`` is then ``None``).
+    checked: bool
+    #: Did the turn pass: a call was made, the state matches the ground-truth shadow and the results match.
+    passed: bool | None
+    #: Did the agent make at least one parseable call in this turn.
+    made_call: bool
+    #: Did every involved domain's public state equal the shadow's.
+    state_match: bool
+    #: Were the turn's ground-truth results contained (as a multiset) in all the agent's results so far.
+    results_match: bool
+    #: Ground-truth result strings the agent has not produced (each truncated to 200 characters).
+    missing_results: list[str]
+    #: Up to 20 differing state entries: ``{"Domain.attr/path": {"expected": ..., "actual": ...}}``.
+    state_diff: dict[str, dict[str, Any]]
+    #: Why the turn failed, in BFCL's terms: ``empty_turn_model_response``, ``instance_state_mismatch``,
+    #: ``execution_response_mismatch``; ``None`` when it passed or was not checked.
+    error_type: str | None
+
+
+class StepInfo(TypedDict):
+    """The ``info`` of :class:`envtune_gym.envs.ToolUseEnv` after ``reset`` and ``step``."""
+
+    task_id: str
+    #: ``base``, ``miss_func``, ``miss_param`` or ``long_context``.
+    category: str
+    #: BFCL class names of the domains in play.
+    domains: list[str]
+    #: Index of the current user turn (the one the observation belongs to).
+    turn: int
+    num_turns: int
+    #: Steps taken in the current turn that did not end it (the budget is ``max_steps_per_turn``).
+    step_in_turn: int
+    #: OpenAI-format schemas of the tools available now (held-out tools appear at their turn).
+    tools: list[dict[str, Any]]
+    #: Tool names revealed at this step's new turn (empty unless a held-out function just appeared).
+    new_tools: list[str]
+    #: This step's calls, in order (empty on reset, on a reply and on a rejected action).
+    calls: list[CallRecord]
+    #: Set when the whole action was rejected before any call ran.
+    action_error: ActionErrorInfo | None
+    #: Set on the step that ended a turn (the agent replied, or the episode was truncated mid-turn).
+    turn_result: TurnResult | None
+    #: ``True``/``False`` on the final step (every checked turn passed, BFCL's verdict), else ``None``.
+    success: bool | None
+
+
+INFO_KEYS: tuple[str, ...] = tuple(StepInfo.__annotations__)

@@ -1,0 +1,396 @@
+"""The tool layer: JSON schemas derived from typed, documented methods; validation; dispatch without ``eval``.
+
+A tool is a public method of a :class:`~envtune_gym.domains.base.Domain` marked with :func:`tool`. Its JSON schema
+(OpenAI function format) comes from the signature and the Google-style docstring, never from a hand-kept copy.
+Calls are dispatched through an explicit name -> bound method map: a name that is not a declared tool (a private
+method, an attribute, a builtin) can never run.
+
+Example:
+    >>> from envtune_gym.domains.base import Domain
+    >>> class Counter(Domain):
+    ...     name = "Counter"
+    ...     description = "A counter."
+    ...     def load_scenario(self, config, long_context=False):
+    ...         self.value = config.get("value", 0)
+    ...     @tool
+    ...     def add(self, amount: int = 1) -> dict:
+    ...         '''Add to the counter.
+    ...
+    ...         Args:
+    ...             amount: How much to add.
+    ...         '''
+    ...         self.value += amount
+    ...         return {"value": self.value}
+    >>> counter = Counter()
+    >>> counter.load_scenario({"value": 2})
+    >>> tools = ToolRegistry([counter])
+    >>> tools.execute("add", tools.bind("add", (3,), {})).result
+    '{"value": 5}'
+    >>> tools.execute("add", {"amount": "x"}).error
+    'invalid_arguments'
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import jsonschema
+
+from envtune_gym.domains.base import Domain, ToolError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The error categories a call (or a whole action) can fail with; ``None`` in ``info["calls"]`` means success.
+ErrorCategory = Literal[
+    "format",  # the action text looked like a tool call but could not be parsed
+    "too_long",  # the action text exceeded the configured maximum length
+    "too_many_calls",  # more calls in one step than the configured maximum
+    "unknown_tool",  # the name is not a tool available now (private, held out, misspelt, ...)
+    "invalid_arguments",  # arguments did not match the tool's JSON schema
+    "tool_error",  # the tool ran and reported an expected failure (``{"error": ...}``)
+    "execution_error",  # the tool raised an unexpected exception
+]
+
+_TOOL_MARK = "__envtune_tool__"
+
+
+def tool(method: F) -> F:
+    """Declare a domain method a tool. Only declared, public methods can ever be called by an agent.
+
+    Example:
+        >>> class Greeter(Domain):
+        ...     @tool
+        ...     def hello(self, who: str) -> str:
+        ...         '''Say hello.
+        ...
+        ...         Args:
+        ...             who: The name to greet.
+        ...         '''
+        ...         return f"hello {who}"
+        >>> [spec.name for spec in tool_specs(Greeter)]
+        ['hello']
+    """
+    if method.__name__.startswith("_"):
+        raise TypeError(f"tool {method.__name__!r}: a tool must be a public method")
+    setattr(method, _TOOL_MARK, True)
+    return method
+
+
+class ToolCallError(Exception):
+    """A call that cannot run: its category (see :data:`ErrorCategory`) and a message a model can act on."""
+
+    def __init__(self, category: ErrorCategory, message: str) -> None:
+        super().__init__(message)
+        self.category: ErrorCategory = category
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its name, description, JSON-schema parameters and the order positional arguments bind in."""
+
+    name: str
+    domain: str
+    description: str
+    parameters: dict[str, Any]
+    param_order: tuple[str, ...]
+
+    def to_openai(self) -> dict[str, Any]:
+        """The tool in OpenAI function-calling format, as chat templates and APIs take it."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def signature(self) -> str:
+        """A Python-style signature for messages, e.g. ``mv(source: string, destination: string)``."""
+        props = self.parameters["properties"]
+        required = set(self.parameters.get("required", ()))
+        parts = []
+        for param in self.param_order:
+            kind = props[param].get("type", "any")
+            kind = "|".join(kind) if isinstance(kind, list) else kind
+            parts.append(f"{param}: {kind}" + ("" if param in required else " = optional"))
+        return f"{self.name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What one executed call produced: the result string BFCL's executor would print, and an error category."""
+
+    result: str
+    error: ErrorCategory | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Schema derivation
+
+
+_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Return|Raises|Yields|Example|Examples|Note)s?:\s*$")
+_ARG_LINE = re.compile(r"^(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its summary text and per-argument descriptions."""
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    section = "summary"
+    current: str | None = None
+    for line in lines:
+        heading = _SECTION.match(line)
+        if heading:
+            section = heading.group(1).lower()
+            current = None
+            continue
+        if section == "summary":
+            summary.append(line.strip())
+        elif section in ("args", "arguments", "parameters") and line.strip():
+            match = _ARG_LINE.match(line.strip())
+            if match and not line.startswith((" " * 8, "\t\t")):
+                current = match.group(1)
+                args[current] = match.group(3).strip()
+            elif current is not None:
+                args[current] = f"{args[current]} {line.strip()}".strip()
+    text = " ".join(part for part in summary if part)
+    return text, args
+
+
+def _json_type(annotation: Any) -> dict[str, Any]:
+    """The JSON schema for a Python annotation (the subset tools use)."""
+    origin = get_origin(annotation)
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return {}
+    if origin is Literal:
+        values = list(get_args(annotation))
+        return {**_json_type(type(values[0])), "enum": values}
+    if origin in (typing.Union, types.UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        nullable = len(members) < len(get_args(annotation))
+        if len(members) != 1:
+            raise TypeError(f"unsupported union annotation {annotation!r}: use one type, optionally with None")
+        schema = _json_type(members[0])
+        if nullable and "type" in schema:
+            schema = {**schema, "type": [schema["type"], "null"]}
+        return schema
+    if annotation in (list, tuple) or origin in (list, tuple, Sequence):
+        args = get_args(annotation)
+        return {"type": "array", **({"items": _json_type(args[0])} if args else {})}
+    if annotation is dict or origin in (dict, Mapping):
+        return {"type": "object"}
+    simple = {str: "string", bool: "boolean", int: "integer", float: "number"}
+    if annotation in simple:
+        return {"type": simple[annotation]}
+    raise TypeError(f"unsupported parameter annotation {annotation!r}")
+
+
+def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpec:
+    if not method.__doc__:
+        raise TypeError(f"tool {domain_cls.__name__}.{method.__name__} needs a docstring: it becomes the schema")
+    summary, arg_docs = _parse_docstring(method.__doc__)
+    hints = typing.get_type_hints(method)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    order: list[str] = []
+    for param in list(inspect.signature(method).parameters.values())[1:]:  # skip self
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"tool {method.__name__}: *args/**kwargs cannot be described by a schema")
+        if param.name not in arg_docs:
+            raise TypeError(f"tool {method.__name__}: parameter {param.name!r} is not documented under Args:")
+        schema = _json_type(hints.get(param.name, Any))
+        schema["description"] = arg_docs[param.name]
+        if param.default is param.empty:
+            required.append(param.name)
+        else:
+            schema["default"] = param.default
+        properties[param.name] = schema
+        order.append(param.name)
+    description = f"{domain_cls.description} Tool description: {summary}" if domain_cls.description else summary
+    parameters = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    jsonschema.Draft202012Validator.check_schema(parameters)
+    return ToolSpec(method.__name__, domain_cls.name, description, parameters, tuple(order))
+
+
+@functools.cache
+def tool_specs(domain_cls: type[Domain]) -> tuple[ToolSpec, ...]:
+    """Every tool a domain class declares, in definition order (derived once per class, then cached)."""
+    specs = []
+    seen: set[str] = set()
+    for klass in reversed(domain_cls.__mro__):
+        for attr, member in vars(klass).items():
+            if callable(member) and getattr(member, _TOOL_MARK, False) and attr not in seen:
+                seen.add(attr)
+    for attr in _definition_order(domain_cls, seen):
+        specs.append(_build_spec(domain_cls, getattr(domain_cls, attr)))
+    return tuple(specs)
+
+
+def _definition_order(domain_cls: type[Domain], names: set[str]) -> list[str]:
+    ordered: list[str] = []
+    for klass in reversed(domain_cls.__mro__):
+        ordered.extend(attr for attr in vars(klass) if attr in names and attr not in ordered)
+    return ordered
+
+
+@functools.cache
+def _validator(domain_cls: type[Domain], name: str) -> jsonschema.protocols.Validator:
+    spec = next(spec for spec in tool_specs(domain_cls) if spec.name == name)
+    return jsonschema.Draft202012Validator(spec.parameters)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results
+
+
+def serialize_result(value: Any) -> str:
+    """The string BFCL's executor feeds back for a tool's return value (bfcl-multiturn.md §0.2).
+
+    ``str`` stays as is; a ``dict`` becomes ``json.dumps`` with default separators (``str(dict)`` if it holds
+    something JSON cannot encode); anything else becomes ``str(value)`` (``None`` -> ``"None"``).
+
+    Example:
+        >>> serialize_result({"a": [1, True]}), serialize_result(None), serialize_result(["x"])
+        ('{"a": [1, true]}', 'None', "['x']")
+    """
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _error_result(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The registry
+
+
+class ToolRegistry:
+    """Validates and dispatches calls to the tools of a set of domain instances.
+
+    Names are looked up in an explicit map built from the declared tools; nothing else is reachable. If two
+    domains declared the same name, the later one wins, as in BFCL (none of BFCL's do).
+    """
+
+    def __init__(self, domains: Iterable[Domain]) -> None:
+        self._specs: dict[str, ToolSpec] = {}
+        self._owners: dict[str, Domain] = {}
+        for domain in domains:
+            for spec in tool_specs(type(domain)):
+                self._specs[spec.name] = spec
+                self._owners[spec.name] = domain
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every tool name, in domain then definition order."""
+        return tuple(self._specs)
+
+    def spec(self, name: str) -> ToolSpec:
+        """The spec of a known tool (``KeyError`` otherwise)."""
+        return self._specs[name]
+
+    def schemas(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """OpenAI-format schemas of the given tools (all by default), in registry order."""
+        wanted = self._specs if names is None else set(names)
+        return [spec.to_openai() for name, spec in self._specs.items() if name in wanted]
+
+    def check_known(self, name: str, available: Iterable[str] | None = None) -> ToolSpec:
+        """The spec of ``name`` if it is a tool available now, else an ``unknown_tool`` error naming close ones."""
+        pool = self._specs if available is None else available
+        if name in self._specs and name in pool:
+            return self._specs[name]
+        close = difflib.get_close_matches(name, list(pool), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise ToolCallError(
+            "unknown_tool",
+            f"Unknown tool {shown!r}.{hint} Available tools: {', '.join(sorted(pool))}.",
+        )
+
+    def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Map positional arguments onto the tool's parameter order and merge them with the keywords."""
+        spec = self.check_known(name)
+        if len(args) > len(spec.param_order):
+            raise ToolCallError(
+                "invalid_arguments",
+                f"{name} takes at most {len(spec.param_order)} positional argument(s) but got {len(args)}. "
+                f"Signature: {spec.signature()}.",
+            )
+        arguments = dict(zip(spec.param_order, args))
+        for key, value in kwargs.items():
+            if key in arguments:
+                raise ToolCallError(
+                    "invalid_arguments",
+                    f"{name} got {key!r} both by position and by keyword. Signature: {spec.signature()}.",
+                )
+            arguments[key] = value
+        return arguments
+
+    def validate(self, name: str, arguments: Mapping[str, Any]) -> None:
+        """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix."""
+        spec = self.check_known(name)
+        validator = _validator(type(self._owners[name]), name)
+        if validator.is_valid(arguments):
+            return
+        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+        raise ToolCallError("invalid_arguments", _describe_schema_error(spec, error))
+
+    def execute(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
+        """Validate and run one call; every failure becomes an error outcome, never an exception."""
+        try:
+            self.validate(name, arguments)
+        except ToolCallError as exc:
+            return CallOutcome(_error_result(exc.message), exc.category)
+        method = getattr(self._owners[name], name)
+        try:
+            value = method(**arguments)
+        except ToolError as exc:
+            return CallOutcome(_error_result(str(exc)), "tool_error")
+        except (RecursionError, MemoryError):
+            return CallOutcome(_error_result(f"{name}: the arguments are too large to process."), "execution_error")
+        except Exception as exc:  # a simulator bug must not crash the episode; report it, typed
+            return CallOutcome(f"Error during execution: {type(exc).__name__}: {exc}", "execution_error")
+        return CallOutcome(serialize_result(value), None)
+
+
+def _describe_schema_error(spec: ToolSpec, error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(part) for part in error.absolute_path)
+    props = spec.parameters["properties"]
+    if error.validator == "required":
+        missing = [p for p in spec.parameters["required"] if p not in error.instance]
+        detail = f"missing required argument(s) {', '.join(repr(m) for m in missing)}"
+    elif error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(props))
+        detail = (
+            f"unexpected argument(s) {', '.join(repr(e) for e in extra)}; "
+            f"known parameters: {', '.join(spec.param_order) or 'none'}"
+        )
+    elif error.validator == "enum":
+        detail = f"argument {where!r} must be one of {error.validator_value}, got {_short(error.instance)}"
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        detail = f"argument {where!r} must be of type {expected}, got {_short(error.instance)}"
+    else:
+        detail = f"argument {where!r}: {error.message}"
+    return f"{spec.name}: {detail}. Signature: {spec.signature()}."
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    kind = type(value).__name__
+    return f"{kind} {text if len(text) <= limit else text[: limit - 3] + '...'}"

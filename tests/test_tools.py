@@ -1,0 +1,196 @@
+"""The tool layer: schemas derived from code, jsonschema validation, dispatch through declared tools only."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+import envtune_gym
+from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.tools import ToolCallError, ToolRegistry, serialize_result, tool, tool_specs
+
+
+class Shop(Domain):
+    name = "Shop"
+    description = "A tiny shop."
+
+    def load_scenario(self, config, long_context=False):
+        self.stock = dict(config.get("stock", {}))
+        self.log: list = []
+        self._secret = "hidden"
+
+    @tool
+    def buy(self, item: str, quantity: int = 1, gift: bool = False) -> dict:
+        """Buy an item from the shop.
+
+        Args:
+            item (str): The item to buy.
+            quantity: How many to buy.
+                Must be positive.
+            gift: Wrap it as a gift.
+
+        Returns:
+            remaining (int): Stock left.
+        """
+        if self.stock.get(item, 0) < quantity:
+            raise ToolError(f"not enough {item}; in stock: {self.stock.get(item, 0)}")
+        self.stock[item] -= quantity
+        return {"remaining": self.stock[item]}
+
+    @tool
+    def tag(self, labels: list[str], size: Literal["S", "M"] = "S", note: str | None = None, price: float = 1.5):
+        """Tag things.
+
+        Args:
+            labels: Labels to add.
+            size: Label size.
+            note: Optional note.
+            price: Price per label.
+        """
+        self.log.append(labels)
+        return None
+
+    @tool
+    def crash(self) -> str:
+        """Always fails unexpectedly."""
+        raise ZeroDivisionError("boom")
+
+    def restock(self, item: str) -> None:
+        """Public but not a tool: never callable by an agent."""
+        self.stock[item] = 99
+
+
+@pytest.fixture
+def shop() -> Shop:
+    domain = Shop()
+    domain.load_scenario({"stock": {"apple": 2}})
+    return domain
+
+
+def test_schema_is_derived_from_signature_and_docstring():
+    buy, tag, crash = tool_specs(Shop)
+    assert buy.to_openai() == {
+        "type": "function",
+        "function": {
+            "name": "buy",
+            "description": "A tiny shop. Tool description: Buy an item from the shop.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "item": {"type": "string", "description": "The item to buy."},
+                    "quantity": {"type": "integer", "description": "How many to buy. Must be positive.", "default": 1},
+                    "gift": {"type": "boolean", "description": "Wrap it as a gift.", "default": False},
+                },
+                "required": ["item"],
+                "additionalProperties": False,
+            },
+        },
+    }
+    props = tag.parameters["properties"]
+    assert props["labels"]["type"] == "array" and props["labels"]["items"] == {"type": "string"}
+    assert props["size"]["enum"] == ["S", "M"]
+    assert props["note"]["type"] == ["string", "null"]
+    assert props["price"]["type"] == "number"
+    assert [spec.name for spec in (buy, tag, crash)] == ["buy", "tag", "crash"]
+
+
+def test_undocumented_parameter_or_missing_docstring_is_rejected_at_definition():
+    class Bad(Domain):
+        @tool
+        def go(self, where: str) -> None:
+            """Go somewhere."""
+
+    with pytest.raises(TypeError, match="not documented"):
+        tool_specs(Bad)
+
+    def _private(self) -> None:
+        """Private."""
+
+    with pytest.raises(TypeError, match="public"):
+        tool(_private)
+
+
+def test_positional_arguments_bind_in_parameter_order(shop):
+    tools = ToolRegistry([shop])
+    assert tools.bind("buy", ("apple", 2), {}) == {"item": "apple", "quantity": 2}
+    with pytest.raises(ToolCallError, match="both by position and by keyword"):
+        tools.bind("buy", ("apple",), {"item": "pear"})
+    with pytest.raises(ToolCallError, match="at most 3 positional"):
+        tools.bind("buy", ("a", 1, True, 4), {})
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({}, "missing required argument(s) 'item'"),
+        ({"item": "apple", "colour": "red"}, "unexpected argument(s) 'colour'"),
+        ({"item": 3}, "argument 'item' must be of type string, got int 3"),
+        ({"item": "apple", "quantity": True}, "must be of type integer"),
+        ({"item": "apple", "quantity": 1.5}, "must be of type integer"),
+    ],
+)
+def test_invalid_arguments_are_rejected_before_the_call_with_the_signature(shop, arguments, message):
+    outcome = ToolRegistry([shop]).execute("buy", arguments)
+    assert outcome.error == "invalid_arguments"
+    error = json.loads(outcome.result)["error"]
+    assert message in error and "Signature: buy(item: string" in error
+    assert shop.stock == {"apple": 2}
+
+
+def test_enum_and_nullable_and_number_validation(shop):
+    tools = ToolRegistry([shop])
+    assert tools.execute("tag", {"labels": ["a"], "size": "XL"}).error == "invalid_arguments"
+    assert "must be one of ['S', 'M']" in tools.execute("tag", {"labels": ["a"], "size": "XL"}).result
+    assert tools.execute("tag", {"labels": ["a"], "note": None, "price": 2}).error is None
+    assert tools.execute("tag", {"labels": [1]}).error == "invalid_arguments"
+
+
+def test_results_are_serialised_as_bfcl_does(shop):
+    tools = ToolRegistry([shop])
+    assert tools.execute("buy", {"item": "apple"}).result == '{"remaining": 1}'
+    assert tools.execute("tag", {"labels": ["x"]}).result == "None"
+    assert serialize_result("plain") == "plain"
+    assert serialize_result([{"a": True}]) == "[{'a': True}]"
+    assert serialize_result({"x": {1, 2}}) == "{'x': {1, 2}}"  # not JSON-encodable: str(dict), as BFCL
+    assert serialize_result({"é": None}) == '{"\\u00e9": null}'
+
+
+def test_tool_errors_and_unexpected_exceptions_become_error_outcomes(shop):
+    tools = ToolRegistry([shop])
+    outcome = tools.execute("buy", {"item": "apple", "quantity": 5})
+    assert outcome.error == "tool_error"
+    assert json.loads(outcome.result) == {"error": "not enough apple; in stock: 2"}
+    crashed = tools.execute("crash", {})
+    assert crashed.error == "execution_error" and "ZeroDivisionError" in crashed.result
+
+
+@pytest.mark.parametrize("name", ["restock", "_secret", "load_scenario", "state", "__init__", "__class__", "stock", "eval"])
+def test_only_declared_tools_are_reachable(shop, name):
+    tools = ToolRegistry([shop])
+    with pytest.raises(ToolCallError) as caught:
+        tools.check_known(name)
+    assert caught.value.category == "unknown_tool"
+    assert shop.stock == {"apple": 2}
+
+
+def test_unknown_tool_message_suggests_close_names(shop):
+    with pytest.raises(ToolCallError, match="Did you mean 'buy'"):
+        ToolRegistry([shop]).check_known("byu")
+    with pytest.raises(ToolCallError, match=r"Unknown tool 'buy'\. Available tools: crash, tag\."):
+        ToolRegistry([shop]).check_known("buy", available=["tag", "crash"])  # held out: not available yet
+
+
+def test_no_eval_exec_or_compile_anywhere_in_the_package():
+    offenders = []
+    for path in Path(envtune_gym.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id in {"eval", "exec", "compile", "__import__"}:
+                    offenders.append(f"{path.name}:{node.lineno} {node.func.id}")
+            if isinstance(node, ast.Attribute) and node.attr == "literal_eval":
+                offenders.append(f"{path.name}:{node.lineno} literal_eval")
+    assert offenders == []
