@@ -1,3 +1,32 @@
-"""envtune-gym: Gymnasium multi-turn tool-use environments on BFCL's domains."""
+"""envtune-gym: Gymnasium multi-turn tool-use environments on BFCL's domains.
+
+``import envtune_gym`` registers the ``EnvTune/*`` ids:
+
+Example:
+    >>> import gymnasium as gym
+    >>> import envtune_gym
+    >>> env = gym.make("EnvTune/FileSystem-v0")
+    >>> observation, info = env.reset(seed=0)
+    >>> isinstance(observation, str) and "tools" in info
+    True
+"""
+
+from envtune_gym.actions import ActionLimits, ParsedAction, ToolCall, parse_action
+from envtune_gym.envs import ENV_IDS, ToolUseEnv, register_envs
+from envtune_gym.tasks import Task
 
 __version__ = "0.1.0"
+
+register_envs()
+
+__all__ = [
+    "ENV_IDS",
+    "ActionLimits",
+    "ParsedAction",
+    "Task",
+    "ToolCall",
+    "ToolUseEnv",
+    "__version__",
+    "parse_action",
+    "register_envs",
+]

@@ -34,12 +34,12 @@ def _demo(args: argparse.Namespace) -> int:
     for action in oracle_actions(task, style=args.style):
         _, reward, terminated, truncated, info = env.step(action)
         shown = _print_new_entries(episode.transcript, shown)
-        if info["turn_result"] is not None:
+        if "turn_result" in info:
             print(f"   -- turn {info['turn_result']['turn']}: {_verdict(info['turn_result'])}")
         if terminated or truncated:
             break
-    print(f"== reward {reward}, success {info['success']}")
-    return 0 if info["success"] else 1
+    print(f"== reward {reward}, success {info.get('success')}")
+    return 0 if info.get("success") else 1
 
 
 def _print_new_entries(transcript: list[tuple[str, str]], shown: int) -> int:

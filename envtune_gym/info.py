@@ -1,14 +1,17 @@
 """The ``info`` dict of every EnvTune env, typed and documented in one place.
 
-Every key below is present after every ``reset`` and ``step`` (``None`` where it does not apply), so vector envs
-and wrappers see a stable shape. Values are plain JSON-able data and deterministic: no timestamps, no ids that
-vary between runs. Wrappers add keys (``reward_components``, ``hint``, ``curriculum``) and never change these.
+The keys of :class:`StepInfo` are present after every ``reset`` and ``step``; those of :class:`EventInfo`
+(``action_error``, ``turn_result``, ``success``) only on the steps where the event happened. That is the
+convention Gymnasium's vector envs merge correctly: a key's presence is reported in its ``_key`` mask, while a
+value that is sometimes ``None`` and sometimes a dict or a bool would be mangled. Values are plain JSON-able data
+and deterministic: no timestamps, no ids that vary between runs. Wrappers add keys (``reward_components``,
+``hint``, ``curriculum``) and never change these.
 
 Example:
     >>> import gymnasium as gym, envtune_gym
     >>> env = gym.make("EnvTune/FileSystem-v0")
     >>> obs, info = env.reset(seed=0)
-    >>> sorted(info) == sorted(StepInfo.__annotations__)
+    >>> tuple(info) == ALWAYS_KEYS
     True
 """
 
@@ -44,10 +47,11 @@ class TurnResult(TypedDict):
 
     #: Index of the turn that was checked.
     turn: int
-    #: False for turns with empty ground truth: BFCL does not check them (``passed`` is then ``None``).
+    #: False for turns with empty ground truth: BFCL does not check them.
     checked: bool
     #: Did the turn pass: a call was made, the state matches the ground-truth shadow and the results match.
-    passed: bool | None
+    #: Unchecked turns count as passed (BFCL skips them).
+    passed: bool
     #: Did the agent make at least one parseable call in this turn.
     made_call: bool
     #: Did every involved domain's public state equal the shadow's.
@@ -63,9 +67,7 @@ class TurnResult(TypedDict):
     error_type: str | None
 
 
-class StepInfo(TypedDict):
-    """The ``info`` of :class:`envtune_gym.envs.ToolUseEnv` after ``reset`` and ``step``."""
-
+class _AlwaysInfo(TypedDict):
     task_id: str
     #: ``base``, ``miss_func``, ``miss_param`` or ``long_context``.
     category: str
@@ -82,12 +84,20 @@ class StepInfo(TypedDict):
     new_tools: list[str]
     #: This step's calls, in order (empty on reset, on a reply and on a rejected action).
     calls: list[CallRecord]
-    #: Set when the whole action was rejected before any call ran.
-    action_error: ActionErrorInfo | None
-    #: Set on the step that ended a turn (the agent replied, or the episode was truncated mid-turn).
-    turn_result: TurnResult | None
-    #: ``True``/``False`` on the final step (every checked turn passed, BFCL's verdict), else ``None``.
-    success: bool | None
 
 
-INFO_KEYS: tuple[str, ...] = tuple(StepInfo.__annotations__)
+class StepInfo(_AlwaysInfo, total=False):
+    """The ``info`` of :class:`envtune_gym.envs.ToolUseEnv` after ``reset`` and ``step``."""
+
+    #: Present when the whole action was rejected before any call ran.
+    action_error: ActionErrorInfo
+    #: Present on the step that ended a turn (the agent replied, or the episode was truncated mid-turn).
+    turn_result: TurnResult
+    #: Present on the final step: did every checked turn pass (BFCL's verdict).
+    success: bool
+
+
+#: Keys present in every ``info``, in order.
+ALWAYS_KEYS: tuple[str, ...] = tuple(_AlwaysInfo.__annotations__)
+#: Keys present only on the steps where their event happened.
+EVENT_KEYS: tuple[str, ...] = ("action_error", "turn_result", "success")

@@ -9,7 +9,8 @@ text in vector-env shared memory as code points instead of charset indices.
 from __future__ import annotations
 
 import string
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 import numpy as np
 from gymnasium.spaces import Text
@@ -101,10 +102,45 @@ def _create_unicode_text_shared_memory(space: UnicodeText, n: int = 1, ctx: Any 
     return (ctx or mp).Array(np.dtype(np.int32).char, n * space.max_length)
 
 
+class SharedTexts(Sequence[str]):
+    """A live view of ``n`` texts in shared memory, as a vector env's ``observations`` must be.
+
+    ``AsyncVectorEnv`` reads its observation buffer once, at construction, and relies on the result being a view
+    that the workers' writes update (true of numpy arrays; not of Gymnasium's ``Text``, whose reader returns a
+    tuple of the strings at that moment). This view decodes on access, and ``copy.deepcopy`` (what the vector env
+    returns by default) gives a plain ``tuple`` of ``str``.
+    """
+
+    def __init__(self, data: np.ndarray) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        if isinstance(index, slice):
+            return tuple(_decode(row) for row in self._data[index])
+        return _decode(self._data[index])
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (tuple, list, SharedTexts)) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"SharedTexts({tuple(self)!r})"
+
+
 @read_from_shared_memory.register(UnicodeText)
-def _read_unicode_text(space: UnicodeText, shared_memory: Any, n: int = 1) -> tuple[str, ...]:
-    data = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length))
-    return tuple(_decode(row) for row in data)
+def _read_unicode_text(space: UnicodeText, shared_memory: Any, n: int = 1) -> SharedTexts:
+    return SharedTexts(np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length)))
 
 
 @write_to_shared_memory.register(UnicodeText)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
 
 from gymnasium.spaces.utils import flatdim, flatten, unflatten
@@ -39,7 +40,12 @@ def test_shared_memory_round_trips_every_character():
     memory = create_shared_memory(space, n=len(SAMPLES), ctx=mp.get_context("spawn"))
     for index, text in enumerate(SAMPLES):
         write_to_shared_memory(space, index, text, memory)
-    assert read_from_shared_memory(space, memory, n=len(SAMPLES)) == tuple(SAMPLES)
+    view = read_from_shared_memory(space, memory, n=len(SAMPLES))
+    assert view == tuple(SAMPLES)
+    write_to_shared_memory(space, 1, "updated ✓", memory)
+    assert view[1] == "updated ✓"  # a live view, as AsyncVectorEnv needs
+    assert copy.deepcopy(view) == (SAMPLES[0], "updated ✓", *SAMPLES[2:])
+    assert type(copy.deepcopy(view)) is tuple
 
 
 def test_equality_and_repr():

@@ -303,7 +303,7 @@ class ToolUseEnv(gym.Env[str, str]):
     ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
         episode = self._require_episode()
         episode.done = True
-        success = scored and all(result["passed"] is not False for result in episode.turn_results)
+        success = scored and all(result["passed"] for result in episode.turn_results)
         info = self._info(calls=calls or [], action_error=action_error, turn_result=turn_result, success=success)
         self._maybe_render()
         return "", float(success), not truncated, truncated, info
@@ -362,7 +362,7 @@ class ToolUseEnv(gym.Env[str, str]):
         success: bool | None = None,
     ) -> StepInfo:
         episode = self._require_episode(allow_done=True)
-        return StepInfo(
+        info = StepInfo(
             task_id=episode.task.id,
             category=episode.task.category,
             domains=list(episode.task.domains),
@@ -372,10 +372,14 @@ class ToolUseEnv(gym.Env[str, str]):
             tools=self._schemas(episode),
             new_tools=new_tools or [],
             calls=calls,
-            action_error=action_error,
-            turn_result=turn_result,
-            success=success,
         )
+        if action_error is not None:
+            info["action_error"] = action_error
+        if turn_result is not None:
+            info["turn_result"] = turn_result
+        if success is not None:
+            info["success"] = success
+        return info
 
     def _require_episode(self, allow_done: bool = False) -> _Episode:
         if self._episode is None:

@@ -1,0 +1,385 @@
+"""Conformance of :class:`envtune_gym.domains.filesystem.FileSystem` with BFCL's ``GorillaFileSystem``.
+
+Two checks, both against the reference package (skipped when it is not installed):
+
+* every ground-truth GorillaFileSystem call of BFCL's four multi-turn categories is replayed on both
+  implementations: the result strings must be identical and the trees equal after every turn;
+* random call sequences (good names, wrong names, ``.``, ``..``, ``/``, paths, invalid characters) on a few
+  scenarios: when the reference succeeds ours returns the same string, when it fails ours raises ToolError and
+  changes nothing, and the states stay equal after every call.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.metadata
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+bfcl_eval = pytest.importorskip(
+    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
+)
+from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.gorilla_file_system import (  # noqa: E402
+    Directory as RefDirectory,
+)
+from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.gorilla_file_system import (  # noqa: E402
+    GorillaFileSystem,
+)
+
+from envtune_gym.domains.base import ToolError  # noqa: E402
+from envtune_gym.domains.filesystem import FileSystem  # noqa: E402
+from envtune_gym.tools import serialize_result, tool_specs  # noqa: E402
+
+pytestmark = pytest.mark.bfcl
+
+DATA = Path(bfcl_eval.__file__).parent / "data"
+CATEGORIES = ("base", "long_context", "miss_func", "miss_param")
+SPECS = {spec.name: spec for spec in tool_specs(FileSystem)}
+#: Ground-truth GorillaFileSystem calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
+EXPECTED_CALLS = {"base": 231, "long_context": 291, "miss_func": 231, "miss_param": 231}
+PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]]:
+    """``name(args, kw=...)`` with literal arguments only, as the GT call strings are."""
+    node = ast.parse(text, mode="eval").body
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name), text
+    args = [ast.literal_eval(arg) for arg in node.args]
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
+    return node.func.id, args, kwargs
+
+
+def bfcl_string(value: Any) -> str:
+    """BFCL's serialisation rule (bfcl-multiturn.md §0.2), written out independently of ours."""
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def run_reference(fs: GorillaFileSystem, name: str, args: list, kwargs: dict) -> tuple[str, bool]:
+    """The reference result string and whether the call failed (raised, or returned an error dict)."""
+    try:
+        value = getattr(fs, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except Exception as exc:  # BFCL's executor turns any exception into this string
+        return f"Error during execution: {exc}", True
+    return bfcl_string(value), isinstance(value, dict) and "error" in value
+
+
+def run_ours(fs: FileSystem, name: str, args: list, kwargs: dict) -> tuple[str, bool]:
+    try:
+        value = getattr(fs, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except ToolError as exc:
+        return json.dumps({"error": str(exc)}), True
+    return serialize_result(value), False
+
+
+def tree(node: Any) -> tuple:
+    """A directory tree of either implementation as nested tuples: names, contents, entry order."""
+    if hasattr(node, "contents"):
+        return ("dir", node.name, tuple((key, tree(child)) for key, child in node.contents.items()))
+    return ("file", node.name, node.content)
+
+
+def snapshot(fs: Any) -> tuple:
+    """Compared state (root, long_context) plus what the working directory shows (pwd, ls -a)."""
+    public = sorted(key for key in vars(fs) if not key.startswith("_"))
+    return (public, tree(fs.root), fs.long_context, fs.pwd(), fs.ls(a=True))
+
+
+def build_pair(config: dict, long_context: bool) -> tuple[GorillaFileSystem, FileSystem]:
+    reference = GorillaFileSystem()
+    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
+    ours = FileSystem()
+    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
+    return reference, ours
+
+
+def load_category(category: str) -> list[tuple[dict, list[list[str]]]]:
+    """(entry, ground-truth turns) of every task of a category that involves GorillaFileSystem."""
+    name = f"BFCL_v4_multi_turn_{category}.json"
+    with open(DATA / "possible_answer" / name, encoding="utf-8") as handle:
+        answers = {row["id"]: row["ground_truth"] for row in map(json.loads, handle)}
+    with open(DATA / name, encoding="utf-8") as handle:
+        entries = [row for row in map(json.loads, handle) if "GorillaFileSystem" in row["involved_classes"]]
+    return [(entry, answers[entry["id"]]) for entry in entries]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Ground-truth replay
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_ground_truth_replay_matches_bfcl(category: str) -> None:
+    compared = 0
+    for entry, turns in load_category(category):
+        config = entry["initial_config"].get("GorillaFileSystem", {})
+        reference, ours = build_pair(config, long_context=category == "long_context")
+        assert snapshot(ours) == snapshot(reference), entry["id"]
+        for number, turn in enumerate(turns):
+            for call in turn:
+                name, args, kwargs = parse_call(call)
+                if name not in SPECS:
+                    continue  # another class's call
+                expected, failed = run_reference(reference, name, args, kwargs)
+                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
+                got, _ = run_ours(ours, name, args, kwargs)
+                assert got == expected, f"{entry['id']} turn {number}: {call}"
+                compared += 1
+            assert tree(ours.root) == tree(reference.root), f"{entry['id']} after turn {number}"
+            assert snapshot(ours) == snapshot(reference), f"{entry['id']} after turn {number}"
+    if PINNED:
+        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
+    assert compared > 100, f"compared only {compared} GT calls in {category}"
+
+
+def test_ground_truth_call_count() -> None:
+    total = 0
+    for category in CATEGORIES:
+        for _, turns in load_category(category):
+            total += sum(parse_call(call)[0] in SPECS for turn in turns for call in turn)
+    assert total == (sum(EXPECTED_CALLS.values()) if PINNED else total) and total >= 500, (
+        f"{total} ground-truth GorillaFileSystem calls compared"
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Scripted quirks: each sequence runs on both; results must agree call by call
+
+
+QUIRK_CONFIG = {
+    "root": {
+        "alex": {
+            "type": "directory",
+            "contents": {
+                "docs": {
+                    "type": "directory",
+                    "contents": {
+                        "notes.txt": {"type": "file", "content": "b line\na line\nc budget line"},
+                        "old.txt": {"type": "file", "content": "b line\nchanged\nc budget line\nextra"},
+                        "deep": {"type": "directory", "contents": {"leaf.md": {"type": "file", "content": "leaf"}}},
+                    },
+                },
+                "readme.md": {"type": "file", "content": "hello world\nsecond line"},
+                ".hidden": {"type": "file", "content": ""},
+                "empty": {"type": "directory", "contents": {}},
+            },
+        },
+        "ignored_second_root": {"type": "directory", "contents": {}},
+    }
+}
+
+QUIRK_SEQUENCES = {
+    "rename_dir_stale_parent": ["mv('docs', 'papers')", "ls()", "cd('papers')", "cd('deep')", "pwd()", "cd('..')",
+                                "pwd()", "ls()", "touch('x.txt')", "cd('..')", "pwd()", "cd('papers')", "ls()"],
+    "move_dir_into_sibling": ["mv('docs', 'empty')", "cd('empty')", "cd('docs')", "cd('deep')", "cd('..')", "pwd()",
+                              "cd('..')", "pwd()", "cd('..')", "pwd()"],
+    "shallow_copy_shares_files": ["cp('docs', 'copy')", "cd('copy')", "cd('deep')", "echo('changed', 'leaf.md')",
+                                  "cd('..')", "cd('..')", "cd('docs')", "cd('deep')", "cat('leaf.md')", "cd('..')",
+                                  "touch('only_in_docs.txt')", "cd('..')", "cd('copy')", "ls()"],
+    "copy_into_dir_and_clash": ["cp('readme.md', 'empty')", "cp('readme.md', 'empty')", "cp('docs', 'empty')",
+                                "cp('docs', 'empty')", "cp('readme.md', 'docs')", "ls()"],
+    "tail_slicing": ["cd('docs')", "tail('old.txt', 0)", "tail('old.txt', -1)", "tail('old.txt', 2)",
+                     "tail('old.txt', 100)", "tail('old.txt')"],
+    "diff_and_text_tools": ["cd('docs')", "diff('notes.txt', 'old.txt')", "diff('old.txt', 'old.txt')",
+                            "sort('old.txt')", "grep('old.txt', 'line')", "wc('old.txt')", "wc('old.txt', 'w')",
+                            "wc('old.txt', 'c')", "wc('old.txt', 'q')"],
+    "find_paths": ["find()", "find('/')", "find('docs')", "find('docs/')", "find('/docs', 'txt')", "find('./docs')",
+                   "find('alex/docs')", "find('docs/..')", "find('docs/./deep')", "find('.', 'e')", "cd('docs')",
+                   "find('/docs/deep')", "find('..')", "find(name='notes')"],
+    "cd_rules": ["cd('/')", "cd('.')", "cd('docs/')", "cd('../')", "cd('..')", "cd('docs/deep')", "cd('/docs')",
+                 "cd('readme.md')", "cd('nope')", "cd('')", "pwd()"],
+    "du_sizes": ["du()", "du(True)", "echo('', 'readme.md')", "cd('docs')", "du(human_readable=True)"],
+    "echo_rules": ["echo('hi')", "echo('hi', '')", "echo('hi', 'readme.md')", "cat('readme.md')",
+                   "echo('hi', 'nope.txt')", "echo('hi', 'docs')", "echo('hi', 'a/b')", "cat('docs')"],
+    "dot_names": ["mkdir('.')", "ls(a=True)", "cat('.')", "echo('x', '.')", "rmdir('.')", "cd('.')", "find()",
+                  "rm('.')", "touch('.')", "ls(True)", "cat('.')", "mv('readme.md', '.')", "rm('.')",
+                  "mv('readme.md', '.')", "ls(a=True)"],
+    "rename_goes_last": ["mv('readme.md', 'a.md')", "ls(a=True)", "mv('a.md', 'docs')", "cd('docs')", "ls()",
+                         "mv('notes.txt', 'old.txt')", "mv('notes.txt', 'a/b')", "rm('deep')", "ls()"],
+    "create_rules": ["mkdir('new')", "mkdir('new')", "touch('new')", "touch('f.txt')", "mkdir('f.txt')",
+                     "mkdir('a|b')", "touch('a:b')", "touch('')", "mkdir('')", "ls()", "rmdir('empty')",
+                     "rmdir('docs')", "rmdir('readme.md')", "rmdir('nope')", "rm('nope')"],
+}
+
+
+@pytest.mark.parametrize("sequence", QUIRK_SEQUENCES)
+@pytest.mark.parametrize("long_context", [False, True], ids=["plain", "long_context"])
+def test_scripted_quirks_match_bfcl(sequence: str, long_context: bool) -> None:
+    reference, ours = build_pair(QUIRK_CONFIG, long_context)
+    for call in QUIRK_SEQUENCES[sequence]:
+        name, args, kwargs = parse_call(call)
+        before = snapshot(ours)
+        expected, failed = run_reference(reference, name, args, kwargs)
+        got, our_failed = run_ours(ours, name, args, kwargs)
+        assert our_failed == failed, f"{call}: reference {expected!r}, ours {got!r}"
+        if failed:
+            assert snapshot(ours) == before, f"{call} failed but changed the state"
+        else:
+            assert got == expected, call
+        assert snapshot(ours) == snapshot(reference), call
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Differential testing on random call sequences
+
+
+def _names_in_tree(root: Any, limit: int = 200) -> list[str]:
+    names, stack, seen = [], [root], set()
+    while stack and len(names) < limit:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for key, child in node.contents.items():
+            names.append(key)
+            if hasattr(child, "contents"):
+                stack.append(child)
+    return names
+
+
+class CallMaker:
+    """Random, well-typed calls over the names a scenario has, plus wrong and tricky ones."""
+
+    TRICKY = [".", "..", "/", "", "./", "../", "//", "nope", "nope.txt", "a/b", "x|y", "bad:name", "q?", ".hidden"]
+    FRESH = ["new_dir", "new.txt", "copy", "zz", ".dot", "..", ".", "", "with space", "ünï.md"]
+    CONTENTS = ["", "hello", "b line\na line\nc line", "Error here\nall ok\nError again", "x" * 50, "ünï ✓\n"]
+
+    def __init__(self, rng: random.Random, reference: GorillaFileSystem) -> None:
+        self.rng = rng
+        self.reference = reference
+
+    def name(self, kind: str = "") -> str:
+        """A name; half the time (when ``kind`` is "file" or "dir") one of that kind in the working directory."""
+        here = self.reference._current_dir.contents
+        fitting = [n for n, e in here.items() if kind and hasattr(e, "contents") == (kind == "dir")]
+        if fitting and self.rng.random() < 0.5:
+            return self.rng.choice(fitting)
+        everywhere = _names_in_tree(self.reference.root) or ["x"]
+        pool = self.rng.choice([list(here) or ["nope"], everywhere, self.TRICKY, self.FRESH])
+        return self.rng.choice(pool)
+
+    def path(self) -> str:
+        first, second = self.name(), self.name()
+        return self.rng.choice(
+            [".", "/", "..", "", "./", first, f"/{first}", f"{first}/{second}", f"/{first}/{second}/",
+             f"./{first}", f"{first}/..", f"{first}/."]
+        )
+
+    def arguments(self, tool: str) -> dict[str, Any]:
+        rng = self.rng
+        makers = {
+            "pwd": dict,
+            "ls": lambda: {"a": rng.random() < 0.5},
+            "cd": lambda: {"folder": self.path() if rng.random() < 0.3 else self.name("dir")},
+            "mkdir": lambda: {"dir_name": self.name()},
+            "touch": lambda: {"file_name": self.name()},
+            "echo": lambda: {"content": rng.choice(self.CONTENTS), "file_name": rng.choice([None, "", self.name("file")])},
+            "cat": lambda: {"file_name": self.name("file")},
+            "find": lambda: {"path": self.path(), "name": rng.choice([None, "", "a", ".", "txt", self.name()])},
+            "wc": lambda: {"file_name": self.name("file"), "mode": rng.choice("lwcz")},
+            "sort": lambda: {"file_name": self.name("file")},
+            "grep": lambda: {"file_name": self.name("file"), "pattern": rng.choice(["", "line", "Error", "a"])},
+            "du": lambda: {"human_readable": rng.random() < 0.5},
+            "tail": lambda: {"file_name": self.name("file"), "lines": rng.randint(-3, 12)},
+            "diff": lambda: {"file_name1": self.name("file"), "file_name2": self.name("file")},
+            "mv": lambda: {"source": self.name(rng.choice(["file", "dir"])), "destination": self.name(rng.choice(["", "dir"]))},
+            "cp": lambda: {"source": self.name(rng.choice(["file", "dir"])), "destination": self.name(rng.choice(["", "dir"]))},
+            "rm": lambda: {"file_name": self.name()},
+            "rmdir": lambda: {"dir_name": self.name("dir")},
+        }
+        return makers[tool]()
+
+    def call(self) -> tuple[str, list, dict]:
+        tools = list(SPECS)
+        weights = [3 if t in ("cd", "mv", "cp", "pwd", "ls") else 1 for t in tools]
+        tool = self.rng.choices(tools, weights)[0]
+        kwargs = self.arguments(tool)
+        cut = self.rng.randint(0, len(kwargs))  # some arguments by position, in the tool's order
+        order = SPECS[tool].param_order
+        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
+
+
+def _reaches(start: Any, goal: Any) -> bool:
+    """Whether goal's contents map is start's or one under it (moved directories share maps)."""
+    stack, seen = [start.contents], set()
+    while stack:
+        entries = stack.pop()
+        if entries is goal.contents:
+            return True
+        if id(entries) not in seen:
+            seen.add(id(entries))
+            stack.extend(child.contents for child in entries.values() if isinstance(child, RefDirectory))
+    return False
+
+
+def deliberate_deviation(reference: GorillaFileSystem, tool: str, args: list, kwargs: dict) -> bool:
+    """mv/cp of a directory into a place inside itself: BFCL builds a cycle (or loses it), ours refuses."""
+    if tool not in ("mv", "cp"):
+        return False
+    bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
+    source, destination = bound["source"], bound["destination"]
+    here = reference._current_dir
+    if source not in here.contents or "/" in destination:
+        return False  # BFCL fails before anything happens
+    item = here._get_item(source)  # '.' gives the working directory itself, as BFCL looks it up
+    place = here._get_item(destination) if destination in here.contents else here
+    return isinstance(item, RefDirectory) and isinstance(place, RefDirectory) and _reaches(item, place)
+
+
+SEQUENCES, CALLS_PER_SEQUENCE = 120, 60
+
+
+def _scenarios() -> list[tuple[str, dict, bool]]:
+    wanted = {"base": ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_5"],
+              "long_context": ["multi_turn_long_context_1", "multi_turn_long_context_3"]}
+    found = [("no root", {}, False)]
+    for category, ids in wanted.items():
+        for entry, _ in load_category(category):
+            if entry["id"] in ids:
+                found.append((entry["id"], entry["initial_config"]["GorillaFileSystem"], category == "long_context"))
+    return found
+
+
+@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
+def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict, bool]) -> None:
+    label, config, long_context = scenario
+    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
+    for seed in range(SEQUENCES):
+        rng = random.Random(f"{label}-{seed}")
+        reference, ours = build_pair(config, long_context)
+        maker = CallMaker(rng, reference)
+        for _ in range(CALLS_PER_SEQUENCE):
+            tool, args, kwargs = maker.call()
+            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
+            before = snapshot(ours)
+            if deliberate_deviation(reference, tool, args, kwargs):
+                with pytest.raises(ToolError):
+                    getattr(ours, tool)(*args, **kwargs)
+                assert snapshot(ours) == before, where
+                counts["deviation"] += 1
+                continue
+            expected, failed = run_reference(reference, tool, args, kwargs)
+            got, our_failed = run_ours(ours, tool, args, kwargs)
+            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
+            if failed:
+                assert snapshot(ours) == before, f"{where}: a failing call changed the state"
+                counts["agree_error"] += 1
+            else:
+                assert got == expected, where
+                counts["agree_ok"] += 1
+            assert snapshot(ours) == snapshot(reference), where
+    assert counts["agree_ok"] > 1000 and counts["agree_error"] > 1000 and counts["deviation"] > 0, counts
