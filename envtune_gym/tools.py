@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import inspect
@@ -46,6 +47,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 import jsonschema
 
 from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.validation import compile_schema, integer_parameters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -241,10 +243,21 @@ def _definition_order(domain_cls: type[Domain], names: set[str]) -> list[str]:
     return ordered
 
 
+@dataclass(frozen=True)
+class _Validators:
+    schema: jsonschema.protocols.Validator  # the authority, and the source of error messages
+    fast: Callable[[Any], bool]  # compiled equivalent for the hot path (see envtune_gym.validation)
+    integers: frozenset[str]
+
+
 @functools.cache
-def _validator(domain_cls: type[Domain], name: str) -> jsonschema.protocols.Validator:
+def _validators(domain_cls: type[Domain], name: str) -> _Validators:
     spec = next(spec for spec in tool_specs(domain_cls) if spec.name == name)
-    return jsonschema.Draft202012Validator(spec.parameters)
+    return _Validators(
+        jsonschema.Draft202012Validator(spec.parameters),
+        compile_schema(spec.parameters),
+        integer_parameters(spec.parameters),
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -323,38 +336,45 @@ class ToolRegistry:
 
     def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Map positional arguments onto the tool's parameter order and merge them with the keywords."""
-        spec = self.check_known(name)
-        if len(args) > len(spec.param_order):
-            raise ToolCallError(
-                "invalid_arguments",
-                f"{name} takes at most {len(spec.param_order)} positional argument(s) but got {len(args)}. "
-                f"Signature: {spec.signature()}.",
-            )
-        arguments = dict(zip(spec.param_order, args))
-        for key, value in kwargs.items():
-            if key in arguments:
-                raise ToolCallError(
-                    "invalid_arguments",
-                    f"{name} got {key!r} both by position and by keyword. Signature: {spec.signature()}.",
-                )
-            arguments[key] = value
-        return arguments
+        return _bind(self.check_known(name), args, kwargs)
 
-    def validate(self, name: str, arguments: Mapping[str, Any]) -> None:
-        """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix."""
+    def validate(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix.
+
+        Returns the arguments to call with: integral floats given for integer parameters become ints (JSON
+        Schema counts ``2.0`` as an integer; Python slicing and ranges do not).
+        """
         spec = self.check_known(name)
-        validator = _validator(type(self._owners[name]), name)
-        if validator.is_valid(arguments):
-            return
-        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-        raise ToolCallError("invalid_arguments", _describe_schema_error(spec, error))
+        return _validate(spec, _validators(type(self._owners[name]), name), arguments)
 
     def execute(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Validate and run one call; every failure becomes an error outcome, never an exception."""
         try:
-            self.validate(name, arguments)
+            checked = self.validate(name, arguments)
         except ToolCallError as exc:
             return CallOutcome(_error_result(exc.message), exc.category)
+        return self.run(name, checked)
+
+    def call(
+        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], available: Iterable[str] | None = None
+    ) -> tuple[dict[str, Any], CallOutcome]:
+        """Look up, bind, validate and run a parsed call in one pass: the env's hot path.
+
+        Returns the bound arguments (the keywords as given when binding failed) and the outcome.
+        """
+        try:
+            spec = self.check_known(name, available)
+            arguments = _bind(spec, args, kwargs)
+        except ToolCallError as exc:
+            return dict(kwargs), CallOutcome(_error_result(exc.message), exc.category)
+        try:
+            checked = _validate(spec, _validators(type(self._owners[name]), name), arguments)
+        except ToolCallError as exc:
+            return arguments, CallOutcome(_error_result(exc.message), exc.category)
+        return arguments, self.run(name, checked)
+
+    def run(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
+        """Run a call whose arguments :meth:`validate` already accepted (e.g. pre-validated ground truth)."""
         method = getattr(self._owners[name], name)
         try:
             value = method(**arguments)
@@ -365,6 +385,47 @@ class ToolRegistry:
         except Exception as exc:  # a simulator bug must not crash the episode; report it, typed
             return CallOutcome(f"Error during execution: {type(exc).__name__}: {exc}", "execution_error")
         return CallOutcome(serialize_result(value), None)
+
+
+def _bind(spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    if not args:
+        return dict(kwargs)
+    if len(args) > len(spec.param_order):
+        raise ToolCallError(
+            "invalid_arguments",
+            f"{spec.name} takes at most {len(spec.param_order)} positional argument(s) but got {len(args)}. "
+            f"Signature: {spec.signature()}.",
+        )
+    arguments = dict(zip(spec.param_order, args, strict=False))
+    for key, value in kwargs.items():
+        if key in arguments:
+            raise ToolCallError(
+                "invalid_arguments",
+                f"{spec.name} got {key!r} both by position and by keyword. Signature: {spec.signature()}.",
+            )
+        arguments[key] = value
+    return arguments
+
+
+def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    if not validators.fast(arguments) and not validators.schema.is_valid(arguments):
+        error = jsonschema.exceptions.best_match(validators.schema.iter_errors(arguments))
+        raise ToolCallError("invalid_arguments", _describe_schema_error(spec, error))
+    checked = isolated(arguments)
+    for param in validators.integers.intersection(checked):
+        if isinstance(checked[param], float):
+            checked[param] = int(checked[param])
+    return checked
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def isolated(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``arguments`` that shares no mutable object with them: a tool may keep what it is given."""
+    if all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
+        return dict(arguments)
+    return copy.deepcopy(dict(arguments))
 
 
 def _describe_schema_error(spec: ToolSpec, error: jsonschema.ValidationError) -> str:

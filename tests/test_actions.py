@@ -345,17 +345,17 @@ def test_too_long_is_checked_before_parsing():
 @pytest.mark.parametrize(
     "text",
     [
-        "[" + ", ".join(["ls(a=1)"] * 33) + "]",
-        ", ".join(["ls()"] * 33),
-        "[" + ", ".join(['{"name": "ls"}'] * 33) + "]",
-        "<tool_call>[" + ", ".join(['{"name": "ls"}'] * 33) + "]</tool_call>",
-        '<tool_call>{"name": "ls"}</tool_call>' * 33,
+        "[" + ", ".join(["ls(a=1)"] * 65) + "]",
+        ", ".join(["ls()"] * 65),
+        "[" + ", ".join(['{"name": "ls"}'] * 65) + "]",
+        "<tool_call>[" + ", ".join(['{"name": "ls"}'] * 65) + "]</tool_call>",
+        '<tool_call>{"name": "ls"}</tool_call>' * 65,
     ],
 )
 def test_too_many_calls(text: str):
     category, message = error_of(text)
-    assert category == "too_many_calls" and "33" in message and "32" in message
-    assert len(calls_of(text, ActionLimits(max_calls=33))) == 33
+    assert category == "too_many_calls" and "65" in message and "64" in message
+    assert len(calls_of(text, ActionLimits(max_calls=65))) == 65
 
 
 def test_call_count_guard_ignores_tuples_and_nested_calls():
@@ -363,7 +363,7 @@ def test_call_count_guard_ignores_tuples_and_nested_calls():
     assert len(calls_of("ls(a=(1, 2), b=(3, 4), c=((5,),))", one)) == 1
     assert len(calls_of("[ls(a=(1, 2), b=(3, 4), c=((5,),))]", one)) == 1
     category, message = error_of("[" + "ls(), " * 1000 + "]")
-    assert category == "too_many_calls" and "More than 32" in message
+    assert category == "too_many_calls" and "More than 64" in message
 
 
 def test_too_many_calls_small_limit():

@@ -6,7 +6,11 @@ import copy
 import multiprocessing as mp
 
 from gymnasium.spaces.utils import flatdim, flatten, unflatten
-from gymnasium.vector.utils.shared_memory import create_shared_memory, read_from_shared_memory, write_to_shared_memory
+from gymnasium.vector.utils.shared_memory import (
+    create_shared_memory,
+    read_from_shared_memory,
+    write_to_shared_memory,
+)
 
 from envtune_gym.spaces import UnicodeText
 

@@ -57,5 +57,5 @@ def _named_arguments(call: ToolCall, task: Task) -> dict[str, Any]:
     for name in task.domains:
         for spec in tool_specs(domain_class(name)):
             if spec.name == call.name:
-                return {**dict(zip(spec.param_order, call.args)), **call.kwargs}
+                return {**dict(zip(spec.param_order, call.args, strict=False)), **call.kwargs}
     raise ValueError(f"task {task.id}: ground-truth tool {call.name!r} is not in domains {task.domains}")

@@ -55,6 +55,10 @@ class File:
     def __repr__(self) -> str:
         return f"File({self.name!r}, {len(self.content)} chars)"
 
+    def to_jsonable(self) -> str:
+        """The file as state diffs show it: its content."""
+        return self.content
+
 
 class Directory:
     """A directory: a name, a parent link and an insertion-ordered map of entries.
@@ -92,6 +96,10 @@ class Directory:
     def __repr__(self) -> str:
         return f"Directory({self.name!r}, {len(self.contents)} entries)"
 
+    def to_jsonable(self) -> dict[str, Entry]:
+        """The directory as state diffs show it: its entries by name (the diff walks them, depth-bounded)."""
+        return dict(self.contents)
+
 
 Entry = File | Directory
 
@@ -105,7 +113,7 @@ class _LongContext(NamedTuple):
 @functools.cache
 def _long_context() -> _LongContext:
     """BFCL's long-context padding, from the bundled data file (read once, on first use)."""
-    source = resources.files("envtune_gym.domains").joinpath("data/long_context_filesystem.json")
+    source = resources.files("envtune_gym.domains") / "data" / "long_context_filesystem.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return _LongContext(
         data["FILE_CONTENT_EXTENSION"], frozenset(data["FILES_TAIL_USED"]), tuple(data["POPULATE_FILE_EXTENSION"])

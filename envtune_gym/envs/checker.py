@@ -150,7 +150,7 @@ def _diff_values(path: str, expected: Any, actual: Any, out: dict[str, dict[str,
             _diff_values(f"{path}/{key}", expected.get(key, _MISSING), actual.get(key, _MISSING), out, limit)
         return
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        for index, (left, right) in enumerate(zip(expected, actual)):
+        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
             _diff_values(f"{path}/{index}", left, right, out, limit)
         return
     out[path] = {"expected": _summarise(expected), "actual": _summarise(actual)}

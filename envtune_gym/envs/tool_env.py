@@ -30,13 +30,10 @@ from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
 from envtune_gym.tasks import CATEGORIES, Category, Task
 from envtune_gym.tasks.bundled import load_bundled
-from envtune_gym.tools import ToolCallError, ToolRegistry
+from envtune_gym.tools import ToolCallError, ToolRegistry, isolated
 
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
 REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
-
-_IMMUTABLE = (str, int, float, bool, type(None))
-
 
 @dataclass
 class _Episode:
@@ -243,7 +240,8 @@ class ToolUseEnv(gym.Env[str, str]):
             for source in calls:
                 try:
                     for call in parse_python_calls(source):
-                        turn_calls.append((call.name, tools.bind(call.name, call.args, call.kwargs)))
+                        arguments = tools.validate(call.name, tools.bind(call.name, call.args, call.kwargs))
+                        turn_calls.append((call.name, arguments))
                 except (ValueError, ToolCallError) as exc:
                     raise ValueError(f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}") from exc
             parsed.append(turn_calls)
@@ -256,16 +254,9 @@ class ToolUseEnv(gym.Env[str, str]):
         records: list[CallRecord] = []
         for call in calls:
             episode.made_call = True
-            try:
-                episode.tools.check_known(call.name, episode.available)
-                arguments = episode.tools.bind(call.name, call.args, call.kwargs)
-            except ToolCallError as exc:
-                result = json.dumps({"error": exc.message})
-                records.append(CallRecord(name=call.name, arguments=dict(call.kwargs), result=result, error=exc.category))
-            else:
-                outcome = episode.tools.execute(call.name, _private_copy(arguments))
-                records.append(CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error))
-            episode.agent_results.append(records[-1]["result"])
+            arguments, outcome = episode.tools.call(call.name, call.args, call.kwargs, episode.available)
+            records.append(CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error))
+            episode.agent_results.append(outcome.result)
         return records
 
     def _end_turn(self) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
@@ -311,7 +302,7 @@ class ToolUseEnv(gym.Env[str, str]):
     def _check_current_turn(self) -> TurnResult:
         episode = self._require_episode()
         expected = [
-            episode.shadow_tools.execute(name, _private_copy(arguments)).result
+            episode.shadow_tools.run(name, isolated(arguments)).result
             for name, arguments in episode.ground_truth[episode.turn]
         ]
         result = check_turn(
@@ -418,13 +409,6 @@ def _build_domains(task: Task) -> dict[str, Domain]:
             domain.load_scenario(copy.deepcopy(task.initial_config.get(name, {})), long_context=task.uses_long_context)
         domains[name] = domain
     return domains
-
-
-def _private_copy(arguments: dict[str, Any]) -> dict[str, Any]:
-    """Arguments a tool may keep in its state must not alias the caller's (or a cached ground truth's) objects."""
-    if all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
-        return dict(arguments)
-    return copy.deepcopy(arguments)
 
 
 def _rejected(message: str) -> ParsedAction:

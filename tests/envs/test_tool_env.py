@@ -73,10 +73,10 @@ def test_async_vector_env_matches_single_envs(shared_memory):
     singles = [ToolUseEnv("filesystem") for _ in range(2)]
     try:
         observations, infos = envs.reset(seed=[3, 4])
-        assert tuple(observations) == tuple(env.reset(seed=seed)[0] for env, seed in zip(singles, [3, 4]))
+        assert tuple(observations) == tuple(env.reset(seed=seed)[0] for env, seed in zip(singles, [3, 4], strict=True))
         actions = ["[pwd()]", "[echo(content='🙂 café')]"]
         observations, rewards, terminated, truncated, infos = envs.step(actions)
-        expected = [env.step(action)[0] for env, action in zip(singles, actions)]
+        expected = [env.step(action)[0] for env, action in zip(singles, actions, strict=True)]
         assert tuple(observations) == tuple(expected)
         assert all("<tool_response>" in obs for obs in observations)
         assert list(rewards) == [0.0, 0.0]
