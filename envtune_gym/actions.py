@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, Literal
 
+from envtune_gym.flat_calls import parse_flat_calls
 from envtune_gym.tools import ErrorCategory
 
 __all__ = ("ActionError", "ActionLimits", "ActionParseError", "ParsedAction", "ToolCall")
@@ -108,11 +109,14 @@ class ActionLimits:
     max_calls: int = 64  # BFCL has turns of 34 calls (long_context_38, _46); leave room above that
     max_depth: int = 32
 
+    def __post_init__(self) -> None:
+        self.validate()  # limits are checked once, when made, not on every parse
+
     def validate(self) -> None:
-        """Raise ``ValueError`` unless every limit is a positive integer.
+        """Raise ``ValueError`` unless every limit is a positive integer (construction already checks).
 
         Example:
-            >>> ActionLimits(max_calls=0).validate()
+            >>> ActionLimits(max_calls=0)
             Traceback (most recent call last):
             ...
             ValueError: ActionLimits.max_calls must be a positive integer, got 0
@@ -155,7 +159,6 @@ def parse_action(text: str, limits: ActionLimits = ActionLimits()) -> ParsedActi
         >>> parse_action("x" * 70_000).error.category
         'too_long'
     """
-    limits.validate()
     if len(text) > limits.max_length:
         message = (
             f"The action is {len(text)} characters long; the limit is {limits.max_length}. "
@@ -204,6 +207,8 @@ def strip_think(text: str) -> str:
         >>> strip_think("plan</think> <think>more</think>Hi"), strip_think("<think>still thinking")
         ('Hi', '')
     """
+    if "think>" not in text:  # the common case: nothing to remove
+        return text.strip()
     pos, close, first_open = 0, text.find("</think>"), text.find("<think>")
     if close != -1 and (first_open == -1 or close < first_open):
         pos = close + len("</think>")  # the chat template opened the think block
@@ -281,7 +286,8 @@ def _hermes_calls(text: str, limits: ActionLimits) -> list[ToolCall]:
 
 def _bare_json_calls(code: str, max_depth: int, max_calls: int) -> list[ToolCall] | None:
     """Calls from a bare JSON call object/list; ``None`` when the text is not a call (then it is a reply)."""
-    _check_nesting(code, _JSON_STRINGS, max_depth, _JSON_OVERHEAD)  # too deep is an error even for a reply
+    if code.count("[") + code.count("{") > max_depth + _JSON_OVERHEAD:  # too deep is an error even for a reply
+        _check_nesting(code, _JSON_STRINGS, max_depth, _JSON_OVERHEAD)
     try:
         value = _decode(code, "The JSON call")
     except ActionParseError:
@@ -301,13 +307,14 @@ def _is_call_object(value: Any) -> bool:
 
 
 def _loads(text: str, where: str, max_depth: int, overhead: int) -> Any:
-    _check_nesting(text, _JSON_STRINGS, max_depth, overhead)
+    if text.count("[") + text.count("{") > max_depth + overhead:  # only then can it nest too deep
+        _check_nesting(text, _JSON_STRINGS, max_depth, overhead)
     return _decode(text, where)
 
 
 def _decode(text: str, where: str) -> Any:
     try:
-        return json.loads(text, parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number)
+        return _JSON_DECODER.decode(text)
     except json.JSONDecodeError as exc:
         problem = f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}"
         near = _short(text[max(0, exc.pos - 30) : exc.pos + 30])
@@ -322,6 +329,9 @@ def _json_number(text: str) -> int | float:
     return _number(float(text))  # NaN, Infinity and 1e999 are refused there
 
 
+_JSON_DECODER = json.JSONDecoder(parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number)
+
+
 def _json_call(item: Any, where: str, max_depth: int) -> ToolCall:
     if isinstance(item, dict) and "name" not in item and isinstance(item.get("function"), dict):
         item = item["function"]  # OpenAI's {"type": "function", "function": {...}}
@@ -331,8 +341,8 @@ def _json_call(item: Any, where: str, max_depth: int) -> ToolCall:
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _fail(f'{where}: "name" must be the tool name as a non-empty string, got {_short(repr(name))}')
-    extra = sorted(set(item) - _CALL_KEYS)
-    if extra:
+    if not _CALL_KEYS.issuperset(item):
+        extra = sorted(set(item) - _CALL_KEYS)
         raise _fail(f'{where} ({name}): unexpected key(s) {extra}; put all arguments under "arguments"')
     if "arguments" in item and "parameters" in item:
         raise _fail(f'{where} ({name}): give "arguments" or "parameters", not both')
@@ -346,8 +356,9 @@ def _json_call(item: Any, where: str, max_depth: int) -> ToolCall:
         kind = type(arguments).__name__
         raise _fail(f'{where} ({name}): "arguments" must be an object {{"name": value}}, got {kind}')
     for key, value in arguments.items():
-        _check_keyword(key, name)
-        if _depth(value, max_depth) > max_depth:
+        if not key.isidentifier():
+            _check_keyword(key, name)
+        if isinstance(value, (list, dict)) and _depth(value, max_depth) > max_depth:
             raise _too_deep(max_depth)
     return ToolCall(name, (), dict(arguments))
 
@@ -391,6 +402,11 @@ def parse_python_calls(text: str, *, max_depth: int = 32) -> list[ToolCall]:
 
 
 def _python_calls(code: str, max_depth: int, max_calls: int | None) -> list[ToolCall]:
+    flat = parse_flat_calls(code, max_calls)  # the common flat shape, without ast (same result; see flat_calls)
+    if flat is not None:
+        if max_calls is not None and len(flat) > max_calls:
+            raise _too_many(f"More than {max_calls}", max_calls)
+        return [ToolCall(name, args, kwargs) for name, args, kwargs in flat]
     parens = code.count("(")
     # Nesting cannot exceed the number of opening brackets: scan only when the count allows too deep a text.
     if parens + code.count("[") + code.count("{") > max_depth + _PY_OVERHEAD or (

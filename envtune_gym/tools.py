@@ -278,10 +278,13 @@ def serialize_result(value: Any) -> str:
         return value
     if type(value) is dict:
         try:
-            return json.dumps(value)
+            return _JSON_ENCODER.encode(value)
         except (TypeError, ValueError):
             return str(value)
     return str(value)
+
+
+_JSON_ENCODER = json.JSONEncoder()  # json.dumps' defaults, without its per-call argument handling
 
 
 def _error_result(message: str) -> str:

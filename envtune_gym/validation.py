@@ -53,6 +53,9 @@ def compile_schema(schema: Mapping[str, Any]) -> Check:
         checks.append(_object_check(schema))
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:  # the common case (a type and one more keyword): no generator on the hot path
+        first, second = checks
+        return lambda value: first(value) and second(value)
     return lambda value: all(check(value) for check in checks)
 
 

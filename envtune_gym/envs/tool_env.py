@@ -151,18 +151,20 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.transcript.append(("assistant", action if isinstance(action, str) else repr(action)[:200]))
         if parsed.is_reply:
             return self._end_turn()
-        calls = self._run_calls(parsed.calls)
+        calls = self._run_calls(episode, parsed.calls)
         episode.steps_in_turn += 1
         if parsed.error is not None:
             observation = f"Error ({parsed.error.category}): {parsed.error.message}"
             action_error: ActionErrorInfo | None = {"category": parsed.error.category, "message": parsed.error.message}
         else:
             observation, action_error = self._render_results(calls), None
-        observation = self._fit(observation)
+        if len(observation) > self.max_observation_length:
+            observation = self._fit(observation)
         episode.transcript.append(("tool", observation))
         if episode.steps_in_turn > self.max_steps_per_turn:
             return self._truncate(calls, action_error)
-        self._maybe_render()
+        if self.render_mode == "human":
+            self.render()
         return observation, 0.0, False, False, self._info(calls=calls, action_error=action_error)
 
     def render(self) -> str | None:
@@ -249,8 +251,7 @@ class ToolUseEnv(gym.Env[str, str]):
             self._ground_truth_cache[task.id] = parsed
         return parsed
 
-    def _run_calls(self, calls: Sequence[ToolCall]) -> list[CallRecord]:
-        episode = self._require_episode()
+    def _run_calls(self, episode: _Episode, calls: Sequence[ToolCall]) -> list[CallRecord]:
         records: list[CallRecord] = []
         for call in calls:
             episode.made_call = True
@@ -353,17 +354,19 @@ class ToolUseEnv(gym.Env[str, str]):
         success: bool | None = None,
     ) -> StepInfo:
         episode = self._require_episode(allow_done=True)
-        info = StepInfo(
-            task_id=episode.task.id,
-            category=episode.task.category,
-            domains=list(episode.task.domains),
-            turn=min(episode.turn, episode.task.num_turns - 1),
-            num_turns=episode.task.num_turns,
-            step_in_turn=episode.steps_in_turn,
-            tools=self._schemas(episode),
-            new_tools=new_tools or [],
-            calls=calls,
-        )
+        task = episode.task
+        num_turns = len(task.turns)
+        info: StepInfo = {
+            "task_id": task.id,
+            "category": task.category,
+            "domains": list(task.domains),
+            "turn": episode.turn if episode.turn < num_turns else num_turns - 1,
+            "num_turns": num_turns,
+            "step_in_turn": episode.steps_in_turn,
+            "tools": self._schemas(episode),
+            "new_tools": new_tools or [],
+            "calls": calls,
+        }
         if action_error is not None:
             info["action_error"] = action_error
         if turn_result is not None:

@@ -1,0 +1,105 @@
+"""A fast path for the common shape of BFCL's python-call syntax: flat calls with plain scalar literals.
+
+``ast.parse`` costs ~10 us per call, as much as running a tool. Most actions are like
+``[cd(folder='docs'), wc(file_name='a.txt', mode='l')]``: names, and strings without escapes, decimal numbers,
+``True``/``False``/``None``. This module reads exactly that shape with regular expressions and gives up (returns
+``None``) on anything else, which then goes through the ``ast`` parser in :mod:`envtune_gym.actions`. For the
+texts it accepts it gives the same calls the ``ast`` path gives (a property test checks this).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# Strings without backslashes or newlines read the same as their Python literal; numbers are plain decimals short
+# enough to stay far from Python's int-size limit; anything else (escapes, prefixes, +1, 1_000, 012) gives up.
+_STRING_CHAR = r"[^{quote}\\\n\r\x00\ud800-\udfff]"  # what a literal holds verbatim (no escapes, no line ends)
+_VALUE = (
+    rf"'{_STRING_CHAR.format(quote=chr(39))}*'|\"{_STRING_CHAR.format(quote=chr(34))}*\""
+    r"|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?(?:[eE][+-]?[0-9]{1,2})?|True|False|None"
+)
+_ARG = re.compile(rf"({_NAME})\s*=\s*({_VALUE})|({_VALUE})")
+_CALL_START = re.compile(rf"\s*({_NAME})\(\s*")
+_SEPARATOR = re.compile(r"\s*,\s*")
+_CLOSE = re.compile(r"\s*\)")
+_END = re.compile(r"\s*\Z")
+_CONSTANTS = {"True": True, "False": False, "None": None}
+
+FlatCall = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+def parse_flat_calls(code: str, stop_after: int | None = None) -> list[FlatCall] | None:
+    """``(name, args, kwargs)`` per call if ``code`` is a flat call list of scalar literals, else ``None``.
+
+    With ``stop_after``, reading stops once that many calls and one more were read (the caller then refuses the
+    action for holding too many calls), so a huge action costs no more than a short one.
+
+    Example:
+        >>> parse_flat_calls("[cd(folder='docs'), tail('a.txt', lines=-2)]")
+        [('cd', (), {'folder': 'docs'}), ('tail', ('a.txt',), {'lines': -2})]
+        >>> parse_flat_calls("[ls(a=1+1)]") is None  # not flat: the ast parser decides
+        True
+    """
+    text = code[1:-1] if code.startswith("[") and code.endswith("]") else code
+    calls: list[FlatCall] = []
+    pos = 0
+    while True:
+        parsed = _call(text, pos)
+        if parsed is None:
+            return None
+        call, pos = parsed
+        calls.append(call)
+        if stop_after is not None and len(calls) > stop_after:
+            return calls
+        separator = _SEPARATOR.match(text, pos)
+        if separator is None:
+            break
+        pos = separator.end()
+        if _END.match(text, pos):  # a trailing comma
+            break
+    return calls if _END.match(text, pos) else None
+
+
+def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
+    start = _CALL_START.match(text, pos)
+    if start is None or keyword.iskeyword(start.group(1)):
+        return None
+    name, pos = start.group(1), start.end()
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        close = _CLOSE.match(text, pos)
+        if close is not None:
+            return (name, tuple(args), kwargs), close.end()
+        arg = _ARG.match(text, pos)
+        if arg is None:
+            return None
+        keyword_name, keyword_value, positional = arg.groups()
+        if keyword_name is not None:
+            if keyword_name in kwargs or keyword.iskeyword(keyword_name):
+                return None  # a duplicate is an error: let the ast path report it
+            kwargs[keyword_name] = _value(keyword_value)
+        elif kwargs:
+            return None  # positional after keyword: a syntax error the ast path reports
+        else:
+            args.append(_value(positional))
+        pos = arg.end()
+        separator = _SEPARATOR.match(text, pos)
+        if separator is not None:
+            pos = separator.end()
+        elif _CLOSE.match(text, pos) is None:
+            return None
+
+
+def _value(literal: str) -> Any:
+    first = literal[0]
+    if first in "'\"":
+        return literal[1:-1]
+    if literal in _CONSTANTS:
+        return _CONSTANTS[literal]
+    if "." in literal or "e" in literal or "E" in literal:
+        return float(literal)  # finite: at most 18 digits and a two-digit exponent
+    return int(literal)

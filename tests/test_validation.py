@@ -1,0 +1,64 @@
+"""The compiled argument check agrees with jsonschema on every schema the tools produce."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envtune_gym.domains import domain_class
+from envtune_gym.tools import tool_specs
+from envtune_gym.validation import compile_schema, integer_parameters
+
+EXTRA_SCHEMAS = [
+    {
+        "type": "object",
+        "properties": {
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "size": {"type": "string", "enum": ["S", "M"]},
+            "count": {"type": ["integer", "null"]},
+            "ratio": {"type": "number"},
+            "flag": {"type": "boolean"},
+            "meta": {"type": "object"},
+            "anything": {},
+        },
+        "required": ["labels"],
+        "additionalProperties": False,
+    },
+    {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}, "additionalProperties": True},
+]
+SCHEMAS = [spec.parameters for spec in tool_specs(domain_class("GorillaFileSystem"))] + EXTRA_SCHEMAS
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5),
+              st.sampled_from([0, 1, 1.0, 2.0, True, False, "S", "l"])),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@st.composite
+def arguments_for(draw, schema):
+    keys = list(schema.get("properties", {})) + ["extra"]
+    chosen = draw(st.lists(st.sampled_from(keys), unique=True, max_size=len(keys)))
+    return {key: draw(json_values) for key in chosen}
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: ",".join(schema.get("properties", {}))[:40])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_compiled_check_agrees_with_jsonschema(schema, data):
+    arguments = data.draw(arguments_for(schema))
+    assert compile_schema(schema)(arguments) == jsonschema.Draft202012Validator(schema).is_valid(arguments)
+
+
+def test_non_object_arguments_and_unsupported_keywords():
+    check = compile_schema(SCHEMAS[-2])
+    assert check([]) is False and check("x") is False
+    with pytest.raises(ValueError, match="does not support"):
+        compile_schema({"type": "string", "pattern": "a+"})
+
+
+def test_integer_parameters_are_found():
+    assert integer_parameters(EXTRA_SCHEMAS[0]) == {"count"}
