@@ -80,8 +80,12 @@ def main() -> None:
     print(f"BFCL execute_multi_turn_func_call (eval path, unchecked): {bfcl_rate:9,.0f} calls/s")
     for style in ("python", "hermes"):
         replay_envtune(env, tasks, style)  # warm the per-task caches (parsed ground truth, schemas)
-        calls, steps, call_seconds = best_of(args.repeat, lambda style=style: replay_envtune(env, tasks, style))
-        (calls, steps, _), whole = best_of(args.repeat, lambda style=style: _timed(lambda: replay_envtune(env, tasks, style)))
+        calls, steps, call_seconds = best_of(
+            args.repeat, lambda style=style: replay_envtune(env, tasks, style)
+        )
+        (calls, steps, _), whole = best_of(
+            args.repeat, lambda style=style: _timed(lambda: replay_envtune(env, tasks, style))
+        )
         if calls != bfcl_calls:
             raise AssertionError(f"call counts differ: envtune {calls}, BFCL {bfcl_calls}")
         rate = calls / call_seconds

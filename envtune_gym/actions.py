@@ -286,7 +286,9 @@ def _hermes_calls(text: str, limits: ActionLimits) -> list[ToolCall]:
 
 def _bare_json_calls(code: str, max_depth: int, max_calls: int) -> list[ToolCall] | None:
     """Calls from a bare JSON call object/list; ``None`` when the text is not a call (then it is a reply)."""
-    if code.count("[") + code.count("{") > max_depth + _JSON_OVERHEAD:  # too deep is an error even for a reply
+    if (
+        code.count("[") + code.count("{") > max_depth + _JSON_OVERHEAD
+    ):  # too deep is an error even for a reply
         _check_nesting(code, _JSON_STRINGS, max_depth, _JSON_OVERHEAD)
     try:
         value = _decode(code, "The JSON call")
@@ -329,7 +331,9 @@ def _json_number(text: str) -> int | float:
     return _number(float(text))  # NaN, Infinity and 1e999 are refused there
 
 
-_JSON_DECODER = json.JSONDecoder(parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number)
+_JSON_DECODER = json.JSONDecoder(
+    parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number
+)
 
 
 def _json_call(item: Any, where: str, max_depth: int) -> ToolCall:
@@ -402,7 +406,9 @@ def parse_python_calls(text: str, *, max_depth: int = 32) -> list[ToolCall]:
 
 
 def _python_calls(code: str, max_depth: int, max_calls: int | None) -> list[ToolCall]:
-    flat = parse_flat_calls(code, max_calls)  # the common flat shape, without ast (same result; see flat_calls)
+    flat = parse_flat_calls(
+        code, max_calls
+    )  # the common flat shape, without ast (same result; see flat_calls)
     if flat is not None:
         if max_calls is not None and len(flat) > max_calls:
             raise _too_many(f"More than {max_calls}", max_calls)

@@ -27,7 +27,9 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     episode = env.unwrapped
     task = episode.task
-    print(f"== {args.env}  task {task.id}: {task.category}, {task.num_turns} turns, domains {', '.join(task.domains)}")
+    print(
+        f"== {args.env}  task {task.id}: {task.category}, {task.num_turns} turns, domains {', '.join(task.domains)}"
+    )
     print(f"== tools: {', '.join(tool['function']['name'] for tool in info['tools'])}")
     shown = 0
     reward = 0.0
@@ -59,12 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envtune", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"envtune-gym {envtune_gym.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser("demo", help="play one episode with the oracle policy and print the transcript")
+    demo = commands.add_parser(
+        "demo", help="play one episode with the oracle policy and print the transcript"
+    )
     demo.add_argument("--env", default="EnvTune/FileSystem-v0", help="env id (default: %(default)s)")
     demo.add_argument("--task", help="task id (default: drawn with --seed)")
     demo.add_argument("--seed", type=int, default=0, help="seed for the task draw (default: %(default)s)")
     demo.add_argument(
-        "--style", choices=["python", "hermes", "json"], default="python", help="action format (default: %(default)s)"
+        "--style",
+        choices=["python", "hermes", "json"],
+        default="python",
+        help="action format (default: %(default)s)",
     )
     demo.set_defaults(handler=_demo)
     return parser

@@ -16,14 +16,18 @@ from typing import Any
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # Strings without backslashes or newlines read the same as their Python literal; numbers are plain decimals short
 # enough to stay far from Python's int-size limit; anything else (escapes, prefixes, +1, 1_000, 012) gives up.
-_STRING_CHAR = r"[^{quote}\\\n\r\x00\ud800-\udfff]"  # what a literal holds verbatim (no escapes, no line ends)
+_STRING_CHAR = (
+    r"[^{quote}\\\n\r\x00\ud800-\udfff]"  # what a literal holds verbatim (no escapes, no line ends)
+)
 _VALUE = (
     rf"'{_STRING_CHAR.format(quote=chr(39))}*'|\"{_STRING_CHAR.format(quote=chr(34))}*\""
     r"|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?(?:[eE][+-]?[0-9]{1,2})?|True|False|None"
 )
 _ARG = re.compile(rf"({_NAME})\s*=\s*({_VALUE})|({_VALUE})")
-_CALL_START = re.compile(rf"\s*({_NAME})\(\s*")
+_CALL_START = re.compile(rf"({_NAME})\(\s*")
+_SPACES = re.compile(r"\s*")
 _SEPARATOR = re.compile(r"\s*,\s*")
+_INLINE_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
 _CLOSE = re.compile(r"\s*\)")
 _END = re.compile(r"\s*\Z")
 _CONSTANTS = {"True": True, "False": False, "None": None}
@@ -43,9 +47,14 @@ def parse_flat_calls(code: str, stop_after: int | None = None) -> list[FlatCall]
         >>> parse_flat_calls("[ls(a=1+1)]") is None  # not flat: the ast parser decides
         True
     """
-    text = code[1:-1] if code.startswith("[") and code.endswith("]") else code
+    bracketed = code.startswith("[") and code.endswith("]")
+    text = code[1:-1] if bracketed else code
+    # Without brackets the calls form a bare tuple, which a line break would end: separators stay on one line.
+    between_calls = _SEPARATOR if bracketed else _INLINE_SEPARATOR
+    if not bracketed and text[:1].isspace():
+        return None  # leading whitespace outside brackets is an indentation question: leave it to ast
     calls: list[FlatCall] = []
-    pos = 0
+    pos = _SPACES.match(text).end()
     while True:
         parsed = _call(text, pos)
         if parsed is None:
@@ -54,7 +63,7 @@ def parse_flat_calls(code: str, stop_after: int | None = None) -> list[FlatCall]
         calls.append(call)
         if stop_after is not None and len(calls) > stop_after:
             return calls
-        separator = _SEPARATOR.match(text, pos)
+        separator = between_calls.match(text, pos)
         if separator is None:
             break
         pos = separator.end()

@@ -137,7 +137,9 @@ class CallOutcome:
 # Schema derivation
 
 
-_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Return|Raises|Yields|Example|Examples|Note)s?:\s*$")
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Returns|Return|Raises|Yields|Example|Examples|Note)s?:\s*$"
+)
 _ARG_LINE = re.compile(r"^(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
 
 
@@ -179,7 +181,9 @@ def _json_type(annotation: Any) -> dict[str, Any]:
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         nullable = len(members) < len(get_args(annotation))
         if len(members) != 1:
-            raise TypeError(f"unsupported union annotation {annotation!r}: use one type, optionally with None")
+            raise TypeError(
+                f"unsupported union annotation {annotation!r}: use one type, optionally with None"
+            )
         schema = _json_type(members[0])
         if nullable and "type" in schema:
             schema = {**schema, "type": [schema["type"], "null"]}
@@ -197,7 +201,9 @@ def _json_type(annotation: Any) -> dict[str, Any]:
 
 def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpec:
     if not method.__doc__:
-        raise TypeError(f"tool {domain_cls.__name__}.{method.__name__} needs a docstring: it becomes the schema")
+        raise TypeError(
+            f"tool {domain_cls.__name__}.{method.__name__} needs a docstring: it becomes the schema"
+        )
     summary, arg_docs = _parse_docstring(method.__doc__)
     hints = typing.get_type_hints(method)
     properties: dict[str, Any] = {}
@@ -216,8 +222,15 @@ def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpe
             schema["default"] = param.default
         properties[param.name] = schema
         order.append(param.name)
-    description = f"{domain_cls.description} Tool description: {summary}" if domain_cls.description else summary
-    parameters = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    description = (
+        f"{domain_cls.description} Tool description: {summary}" if domain_cls.description else summary
+    )
+    parameters = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
     jsonschema.Draft202012Validator.check_schema(parameters)
     return ToolSpec(method.__name__, domain_cls.name, description, parameters, tuple(order))
 
@@ -359,7 +372,11 @@ class ToolRegistry:
         return self.run(name, checked)
 
     def call(
-        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], available: Iterable[str] | None = None
+        self,
+        name: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        available: Iterable[str] | None = None,
     ) -> tuple[dict[str, Any], CallOutcome]:
         """Look up, bind, validate and run a parsed call in one pass: the env's hot path.
 
@@ -384,7 +401,9 @@ class ToolRegistry:
         except ToolError as exc:
             return CallOutcome(_error_result(str(exc)), "tool_error")
         except (RecursionError, MemoryError):
-            return CallOutcome(_error_result(f"{name}: the arguments are too large to process."), "execution_error")
+            return CallOutcome(
+                _error_result(f"{name}: the arguments are too large to process."), "execution_error"
+            )
         except Exception as exc:  # a simulator bug must not crash the episode; report it, typed
             return CallOutcome(f"Error during execution: {type(exc).__name__}: {exc}", "execution_error")
         return CallOutcome(serialize_result(value), None)

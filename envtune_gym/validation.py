@@ -17,8 +17,10 @@ Check = Callable[[Any], bool]
 
 _TYPE_CHECKS: dict[str, Check] = {
     "string": lambda value: isinstance(value, str),
-    "integer": lambda value: (isinstance(value, int) and not isinstance(value, bool))
-    or (isinstance(value, float) and value.is_integer()),
+    "integer": lambda value: (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+    ),
     "number": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
     "boolean": lambda value: isinstance(value, bool),
     "array": lambda value: isinstance(value, list),
@@ -26,7 +28,16 @@ _TYPE_CHECKS: dict[str, Check] = {
     "null": lambda value: value is None,
 }
 
-_SUPPORTED = {"type", "enum", "items", "properties", "required", "additionalProperties", "description", "default"}
+_SUPPORTED = {
+    "type",
+    "enum",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "description",
+    "default",
+}
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Check:

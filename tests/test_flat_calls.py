@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import os
 
 import pytest
 from hypothesis import given, settings
@@ -27,16 +28,25 @@ def as_tuples(calls):
 
 
 def flat_as_tuples(flat):
-    return [(name, tuple(map(typed, args)), {k: typed(v) for k, v in kwargs.items()}) for name, args, kwargs in flat]
+    return [
+        (name, tuple(map(typed, args)), {k: typed(v) for k, v in kwargs.items()})
+        for name, args, kwargs in flat
+    ]
 
 
-names = st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), st.sampled_from(keyword.kwlist))
-quoted = st.builds(lambda quote, body: quote + body + quote, st.sampled_from(["'", '"']), st.text(max_size=12))
+names = st.one_of(
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), st.sampled_from(keyword.kwlist)
+)
+quoted = st.builds(
+    lambda quote, body: quote + body + quote, st.sampled_from(["'", '"']), st.text(max_size=12)
+)
 literals = st.one_of(
     quoted,
     st.integers(min_value=-(10**25), max_value=10**25).map(str),
     st.floats(allow_nan=False).map(repr),
-    st.sampled_from(["True", "False", "None", "-0", "-0.0", "1e99", "1e999", "012", "1_0", "+1", "1.", ".5", "0x1F"]),
+    st.sampled_from(
+        ["True", "False", "None", "-0", "-0.0", "1e99", "1e999", "012", "1_0", "+1", "1.", ".5", "0x1F"]
+    ),
 )
 spaces = st.sampled_from(["", " ", "  ", "\n", "\t"])
 arguments = st.lists(st.tuples(st.one_of(st.none(), names), spaces, literals), max_size=4)
@@ -54,7 +64,7 @@ def call_texts(draw):
     return f"[{body}]" if draw(st.booleans()) else body
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=int(os.environ.get("FLAT_CALLS_EXAMPLES", "600")), deadline=None)
 @given(call_texts())
 def test_fast_path_agrees_with_ast_whenever_it_answers(code):
     flat = parse_flat_calls(code)

@@ -42,7 +42,9 @@ class Shop(Domain):
         return {"remaining": self.stock[item]}
 
     @tool
-    def tag(self, labels: list[str], size: Literal["S", "M"] = "S", note: str | None = None, price: float = 1.5):
+    def tag(
+        self, labels: list[str], size: Literal["S", "M"] = "S", note: str | None = None, price: float = 1.5
+    ):
         """Tag things.
 
         Args:
@@ -82,7 +84,11 @@ def test_schema_is_derived_from_signature_and_docstring():
                 "type": "object",
                 "properties": {
                     "item": {"type": "string", "description": "The item to buy."},
-                    "quantity": {"type": "integer", "description": "How many to buy. Must be positive.", "default": 1},
+                    "quantity": {
+                        "type": "integer",
+                        "description": "How many to buy. Must be positive.",
+                        "default": 1,
+                    },
                     "gift": {"type": "boolean", "description": "Wrap it as a gift.", "default": False},
                 },
                 "required": ["item"],
@@ -168,7 +174,9 @@ def test_tool_errors_and_unexpected_exceptions_become_error_outcomes(shop):
     assert crashed.error == "execution_error" and "ZeroDivisionError" in crashed.result
 
 
-@pytest.mark.parametrize("name", ["restock", "_secret", "load_scenario", "state", "__init__", "__class__", "stock", "eval"])
+@pytest.mark.parametrize(
+    "name", ["restock", "_secret", "load_scenario", "state", "__init__", "__class__", "stock", "eval"]
+)
 def test_only_declared_tools_are_reachable(shop, name):
     tools = ToolRegistry([shop])
     with pytest.raises(ToolCallError) as caught:

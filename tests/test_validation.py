@@ -26,7 +26,11 @@ EXTRA_SCHEMAS = [
         "required": ["labels"],
         "additionalProperties": False,
     },
-    {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}, "additionalProperties": True},
+    {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "enum": [1, 2]}},
+        "additionalProperties": True,
+    },
 ]
 SCHEMAS = [spec.parameters for spec in tool_specs(domain_class("GorillaFileSystem"))] + EXTRA_SCHEMAS
 

@@ -23,7 +23,9 @@ TURN_DONE = "Done."
 TURN_DECLINED = "I cannot do that with the information and tools I have. Could you tell me more?"
 
 
-def oracle_actions(task: Task, style: ActionStyle = "python", *, one_call_per_step: bool = False) -> Iterator[str]:
+def oracle_actions(
+    task: Task, style: ActionStyle = "python", *, one_call_per_step: bool = False
+) -> Iterator[str]:
     """Every action of the ground-truth trajectory of ``task``, in order.
 
     Example:

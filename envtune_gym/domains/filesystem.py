@@ -116,7 +116,9 @@ def _long_context() -> _LongContext:
     source = resources.files("envtune_gym.domains") / "data" / "long_context_filesystem.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return _LongContext(
-        data["FILE_CONTENT_EXTENSION"], frozenset(data["FILES_TAIL_USED"]), tuple(data["POPULATE_FILE_EXTENSION"])
+        data["FILE_CONTENT_EXTENSION"],
+        frozenset(data["FILES_TAIL_USED"]),
+        tuple(data["POPULATE_FILE_EXTENSION"]),
     )
 
 
@@ -207,7 +209,9 @@ class FileSystem(Domain):
         if padding and not has_subdirectory:
             for name in padding.images:
                 if name in directory.contents:
-                    raise ValueError(f"GorillaFileSystem config: {name!r} clashes with a long-context image file")
+                    raise ValueError(
+                        f"GorillaFileSystem config: {name!r} clashes with a long-context image file"
+                    )
                 directory.contents[name] = File(name)
         return directory
 
@@ -324,7 +328,9 @@ class FileSystem(Domain):
     def _check_name(tool: str, name: str, chars: bool = True, length: bool = True) -> None:
         bad = sorted({c for c in name if c in INVALID_NAME_CHARS}) if chars else []
         if bad:
-            hint = " Paths are not allowed: cd to the directory, then pass the bare name." if "/" in bad else ""
+            hint = (
+                " Paths are not allowed: cd to the directory, then pass the bare name." if "/" in bad else ""
+            )
             raise ToolError(
                 f"{tool}: {_quote(name)} contains {', '.join(map(repr, bad))}; names cannot contain any of "
                 f"{' '.join(INVALID_NAME_CHARS)}.{hint}"
@@ -429,7 +435,9 @@ class FileSystem(Domain):
             terminal_output: The content, when no file name is given; nothing when it is written to a file.
         """
         if len(content) > MAX_CONTENT_CHARS:
-            raise ToolError(f"echo: the content is {len(content)} characters; write at most {MAX_CONTENT_CHARS}.")
+            raise ToolError(
+                f"echo: the content is {len(content)} characters; write at most {MAX_CONTENT_CHARS}."
+            )
         if file_name is not None:
             self._check_name("echo", file_name, length=False)
         if not file_name:  # BFCL quirk: an empty file name also just prints
@@ -478,7 +486,9 @@ class FileSystem(Domain):
         matches: list[str] = []
         visited = chars = 0
         # Depth-first, pre-order, in insertion order, as BFCL's recursion; an explicit stack of iterators.
-        stack: list[tuple[Iterator[tuple[str, Entry]], str]] = [(iter(start.contents.items()), path.rstrip("/"))]
+        stack: list[tuple[Iterator[tuple[str, Entry]], str]] = [
+            (iter(start.contents.items()), path.rstrip("/"))
+        ]
         while stack:
             entries, base = stack[-1]
             item = next(entries, None)
@@ -488,7 +498,9 @@ class FileSystem(Domain):
             entry_path = f"{base}/{item[0]}"
             visited, chars = visited + 1, chars + len(entry_path)
             if visited > MAX_FIND_ENTRIES or chars > MAX_FIND_CHARS:
-                raise ToolError(f"find: too many entries under {_quote(path)}; search from a deeper directory.")
+                raise ToolError(
+                    f"find: too many entries under {_quote(path)}; search from a deeper directory."
+                )
             if name is None or name in item[0]:
                 matches.append(entry_path)
             if isinstance(item[1], Directory):
@@ -622,7 +634,9 @@ class FileSystem(Domain):
         item, target = self._transfer_target("mv", source, destination)
         del self._current_dir.contents[source]
         if target is None:  # a rename goes to the end of the listing, as in BFCL
-            self._current_dir.contents[destination] = _relocated(item, destination, self._current_dir, share=True)
+            self._current_dir.contents[destination] = _relocated(
+                item, destination, self._current_dir, share=True
+            )
             return {"result": f"'{source}' moved to '{destination}'"}
         target.contents[source] = _relocated(item, source, target, share=True)
         return {"result": f"'{source}' moved to '{destination}/{source}'"}
@@ -668,7 +682,9 @@ class FileSystem(Domain):
         """
         item, target = self._transfer_target("cp", source, destination)
         if target is None:
-            self._current_dir.contents[destination] = _relocated(item, destination, self._current_dir, share=False)
+            self._current_dir.contents[destination] = _relocated(
+                item, destination, self._current_dir, share=False
+            )
             return {"result": f"'{source}' copied to '{destination}'"}
         target.contents[source] = _relocated(item, source, target, share=False)
         return {"result": f"'{source}' copied to '{destination}/{source}'"}

@@ -35,6 +35,7 @@ from envtune_gym.tools import ToolCallError, ToolRegistry, isolated
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
 REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
 
+
 @dataclass
 class _Episode:
     """Everything that changes during an episode; a deep copy of it is a complete snapshot."""
@@ -101,7 +102,9 @@ class ToolUseEnv(gym.Env[str, str]):
         if observation_format not in ("tagged", "json"):
             raise ValueError(f"observation_format must be 'tagged' or 'json', got {observation_format!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.action_limits = action_limits or ActionLimits()
         self.action_limits.validate()
         self.max_steps_per_turn = max_steps_per_turn
@@ -118,7 +121,9 @@ class ToolUseEnv(gym.Env[str, str]):
     # ------------------------------------------------------------------------------------------------------------
     # Gymnasium API
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, StepInfo]:
         """Start an episode: ``options={"task_id": ...}`` or ``{"task": Task}``, else a task drawn with the seed."""
         super().reset(seed=seed)
         task = self._choose_task(options or {})
@@ -155,7 +160,10 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.steps_in_turn += 1
         if parsed.error is not None:
             observation = f"Error ({parsed.error.category}): {parsed.error.message}"
-            action_error: ActionErrorInfo | None = {"category": parsed.error.category, "message": parsed.error.message}
+            action_error: ActionErrorInfo | None = {
+                "category": parsed.error.category,
+                "message": parsed.error.message,
+            }
         else:
             observation, action_error = self._render_results(calls), None
         if len(observation) > self.max_observation_length:
@@ -245,7 +253,9 @@ class ToolUseEnv(gym.Env[str, str]):
                         arguments = tools.validate(call.name, tools.bind(call.name, call.args, call.kwargs))
                         turn_calls.append((call.name, arguments))
                 except (ValueError, ToolCallError) as exc:
-                    raise ValueError(f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}") from exc
+                    raise ValueError(
+                        f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}"
+                    ) from exc
             parsed.append(turn_calls)
         if self._task_index.get(task.id) is task:
             self._ground_truth_cache[task.id] = parsed
@@ -256,7 +266,9 @@ class ToolUseEnv(gym.Env[str, str]):
         for call in calls:
             episode.made_call = True
             arguments, outcome = episode.tools.call(call.name, call.args, call.kwargs, episode.available)
-            records.append(CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error))
+            records.append(
+                CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error)
+            )
             episode.agent_results.append(outcome.result)
         return records
 
@@ -268,12 +280,20 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.made_call = False
         if episode.turn >= episode.task.num_turns:
             return self._finish(turn_result, truncated=False)
-        revealed = sorted(episode.task.hidden_tools_at(episode.turn - 1) - episode.task.hidden_tools_at(episode.turn))
+        revealed = sorted(
+            episode.task.hidden_tools_at(episode.turn - 1) - episode.task.hidden_tools_at(episode.turn)
+        )
         episode.available = episode.available | frozenset(revealed)
         observation = self._user_message(episode.turn, revealed)
         episode.transcript.append(("user", observation))
         self._maybe_render()
-        return observation, 0.0, False, False, self._info(calls=[], new_tools=revealed, turn_result=turn_result)
+        return (
+            observation,
+            0.0,
+            False,
+            False,
+            self._info(calls=[], new_tools=revealed, turn_result=turn_result),
+        )
 
     def _truncate(
         self, calls: list[CallRecord], action_error: ActionErrorInfo | None
@@ -282,7 +302,9 @@ class ToolUseEnv(gym.Env[str, str]):
         episode = self._require_episode()
         turn_result = self._check_current_turn()
         in_last_turn = episode.turn == episode.task.num_turns - 1
-        return self._finish(turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn)
+        return self._finish(
+            turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn
+        )
 
     def _finish(
         self,
@@ -296,7 +318,9 @@ class ToolUseEnv(gym.Env[str, str]):
         episode = self._require_episode()
         episode.done = True
         success = scored and all(result["passed"] for result in episode.turn_results)
-        info = self._info(calls=calls or [], action_error=action_error, turn_result=turn_result, success=success)
+        info = self._info(
+            calls=calls or [], action_error=action_error, turn_result=turn_result, success=success
+        )
         self._maybe_render()
         return "", float(success), not truncated, truncated, info
 
@@ -336,7 +360,7 @@ class ToolUseEnv(gym.Env[str, str]):
         if len(text) <= limit:
             return text
         note = f"\n[... {len(text) - limit} more characters cut: observation limit {limit}]"
-        return text[: max(0, limit - len(note))] + note[: limit]
+        return text[: max(0, limit - len(note))] + note[:limit]
 
     def _schemas(self, episode: _Episode) -> list[dict[str, Any]]:
         schemas = self._schema_cache.get(episode.available)
@@ -391,7 +415,9 @@ class ToolUseEnv(gym.Env[str, str]):
 # Helpers
 
 
-def _select_tasks(tasks: str | Sequence[Task], category: Category | Sequence[Category] | None) -> tuple[Task, ...]:
+def _select_tasks(
+    tasks: str | Sequence[Task], category: Category | Sequence[Category] | None
+) -> tuple[Task, ...]:
     selected = load_bundled(tasks) if isinstance(tasks, str) else tuple(tasks)
     if category is not None:
         wanted = {category} if isinstance(category, str) else set(category)
@@ -409,7 +435,9 @@ def _build_domains(task: Task) -> dict[str, Domain]:
     for name in task.domains:
         domain = domain_class(name)()
         if not domain.stateless:
-            domain.load_scenario(copy.deepcopy(task.initial_config.get(name, {})), long_context=task.uses_long_context)
+            domain.load_scenario(
+                copy.deepcopy(task.initial_config.get(name, {})), long_context=task.uses_long_context
+            )
         domains[name] = domain
     return domains
 

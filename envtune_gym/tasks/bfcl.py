@@ -31,14 +31,18 @@ def find_bfcl_data_dir(data_dir: str | Path | None = None) -> Path:
     if data_dir is not None:
         path = Path(data_dir)
         if not (path / BFCL_FILES["base"]).is_file():
-            raise BFCLDataNotFound(f"{path} does not hold {BFCL_FILES['base']}; point data_dir at bfcl_eval/data")
+            raise BFCLDataNotFound(
+                f"{path} does not hold {BFCL_FILES['base']}; point data_dir at bfcl_eval/data"
+            )
         return path
     spec = importlib.util.find_spec("bfcl_eval")  # finds the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         raise BFCLDataNotFound(f"BFCL's tasks need the bfcl-eval package: {INSTALL_HINT}")
     path = Path(next(iter(spec.submodule_search_locations))) / "data"
     if not (path / BFCL_FILES["base"]).is_file():
-        raise BFCLDataNotFound(f"bfcl-eval at {path.parent} has no multi-turn data; reinstall: {INSTALL_HINT}")
+        raise BFCLDataNotFound(
+            f"bfcl-eval at {path.parent} has no multi-turn data; reinstall: {INSTALL_HINT}"
+        )
     return path
 
 
@@ -82,7 +86,10 @@ def _categories(category: Category | Iterable[Category] | None) -> list[Category
 @functools.cache
 def _load_category(root: str, category: Category) -> tuple[Task, ...]:
     questions = _read_jsonl(Path(root) / BFCL_FILES[category])
-    answers = {entry["id"]: entry["ground_truth"] for entry in _read_jsonl(Path(root) / "possible_answer" / BFCL_FILES[category])}
+    answers = {
+        entry["id"]: entry["ground_truth"]
+        for entry in _read_jsonl(Path(root) / "possible_answer" / BFCL_FILES[category])
+    }
     return tuple(bfcl_entry_to_task(entry, answers[entry["id"]]) for entry in questions)
 
 
@@ -103,7 +110,9 @@ def bfcl_entry_to_task(entry: dict[str, Any], ground_truth: list[list[str]]) -> 
         id=entry["id"],
         category=category,
         domains=involved,
-        initial_config={name: config for name, config in entry.get("initial_config", {}).items() if name in involved},
+        initial_config={
+            name: config for name, config in entry.get("initial_config", {}).items() if name in involved
+        },
         turns=[_turn_text(messages) for messages in entry["question"]],
         ground_truth=ground_truth,
         held_out={int(turn): list(names) for turn, names in entry.get("missed_function", {}).items()},

@@ -38,7 +38,8 @@ class Task(BaseModel):
     ground_truth: list[list[str]]
     held_out: dict[int, list[str]] = Field(default_factory=dict)
     long_context: bool | None = Field(
-        default=None, description="load domains with long-context padding; defaults to category == 'long_context'"
+        default=None,
+        description="load domains with long-context padding; defaults to category == 'long_context'",
     )
     description: str = ""
 
@@ -56,7 +57,9 @@ class Task(BaseModel):
                 raise ValueError(f"task {self.id}: held_out turn {turn} names no tool")
         unknown = set(self.initial_config) - set(self.domains)
         if unknown:
-            raise ValueError(f"task {self.id}: initial_config for {sorted(unknown)} not in domains {self.domains}")
+            raise ValueError(
+                f"task {self.id}: initial_config for {sorted(unknown)} not in domains {self.domains}"
+            )
         return self
 
     @property

@@ -170,7 +170,10 @@ QUIRK_CONFIG = {
                     "contents": {
                         "notes.txt": {"type": "file", "content": "b line\na line\nc budget line"},
                         "old.txt": {"type": "file", "content": "b line\nchanged\nc budget line\nextra"},
-                        "deep": {"type": "directory", "contents": {"leaf.md": {"type": "file", "content": "leaf"}}},
+                        "deep": {
+                            "type": "directory",
+                            "contents": {"leaf.md": {"type": "file", "content": "leaf"}},
+                        },
                     },
                 },
                 "readme.md": {"type": "file", "content": "hello world\nsecond line"},
@@ -183,36 +186,161 @@ QUIRK_CONFIG = {
 }
 
 QUIRK_SEQUENCES = {
-    "rename_dir_stale_parent": ["mv('docs', 'papers')", "ls()", "cd('papers')", "cd('deep')", "pwd()", "cd('..')",
-                                "pwd()", "ls()", "touch('x.txt')", "cd('..')", "pwd()", "cd('papers')", "ls()"],
-    "move_dir_into_sibling": ["mv('docs', 'empty')", "cd('empty')", "cd('docs')", "cd('deep')", "cd('..')", "pwd()",
-                              "cd('..')", "pwd()", "cd('..')", "pwd()"],
-    "shallow_copy_shares_files": ["cp('docs', 'copy')", "cd('copy')", "cd('deep')", "echo('changed', 'leaf.md')",
-                                  "cd('..')", "cd('..')", "cd('docs')", "cd('deep')", "cat('leaf.md')", "cd('..')",
-                                  "touch('only_in_docs.txt')", "cd('..')", "cd('copy')", "ls()"],
-    "copy_into_dir_and_clash": ["cp('readme.md', 'empty')", "cp('readme.md', 'empty')", "cp('docs', 'empty')",
-                                "cp('docs', 'empty')", "cp('readme.md', 'docs')", "ls()"],
-    "tail_slicing": ["cd('docs')", "tail('old.txt', 0)", "tail('old.txt', -1)", "tail('old.txt', 2)",
-                     "tail('old.txt', 100)", "tail('old.txt')"],
-    "diff_and_text_tools": ["cd('docs')", "diff('notes.txt', 'old.txt')", "diff('old.txt', 'old.txt')",
-                            "sort('old.txt')", "grep('old.txt', 'line')", "wc('old.txt')", "wc('old.txt', 'w')",
-                            "wc('old.txt', 'c')", "wc('old.txt', 'q')"],
-    "find_paths": ["find()", "find('/')", "find('docs')", "find('docs/')", "find('/docs', 'txt')", "find('./docs')",
-                   "find('alex/docs')", "find('docs/..')", "find('docs/./deep')", "find('.', 'e')", "cd('docs')",
-                   "find('/docs/deep')", "find('..')", "find(name='notes')"],
-    "cd_rules": ["cd('/')", "cd('.')", "cd('docs/')", "cd('../')", "cd('..')", "cd('docs/deep')", "cd('/docs')",
-                 "cd('readme.md')", "cd('nope')", "cd('')", "pwd()"],
+    "rename_dir_stale_parent": [
+        "mv('docs', 'papers')",
+        "ls()",
+        "cd('papers')",
+        "cd('deep')",
+        "pwd()",
+        "cd('..')",
+        "pwd()",
+        "ls()",
+        "touch('x.txt')",
+        "cd('..')",
+        "pwd()",
+        "cd('papers')",
+        "ls()",
+    ],
+    "move_dir_into_sibling": [
+        "mv('docs', 'empty')",
+        "cd('empty')",
+        "cd('docs')",
+        "cd('deep')",
+        "cd('..')",
+        "pwd()",
+        "cd('..')",
+        "pwd()",
+        "cd('..')",
+        "pwd()",
+    ],
+    "shallow_copy_shares_files": [
+        "cp('docs', 'copy')",
+        "cd('copy')",
+        "cd('deep')",
+        "echo('changed', 'leaf.md')",
+        "cd('..')",
+        "cd('..')",
+        "cd('docs')",
+        "cd('deep')",
+        "cat('leaf.md')",
+        "cd('..')",
+        "touch('only_in_docs.txt')",
+        "cd('..')",
+        "cd('copy')",
+        "ls()",
+    ],
+    "copy_into_dir_and_clash": [
+        "cp('readme.md', 'empty')",
+        "cp('readme.md', 'empty')",
+        "cp('docs', 'empty')",
+        "cp('docs', 'empty')",
+        "cp('readme.md', 'docs')",
+        "ls()",
+    ],
+    "tail_slicing": [
+        "cd('docs')",
+        "tail('old.txt', 0)",
+        "tail('old.txt', -1)",
+        "tail('old.txt', 2)",
+        "tail('old.txt', 100)",
+        "tail('old.txt')",
+    ],
+    "diff_and_text_tools": [
+        "cd('docs')",
+        "diff('notes.txt', 'old.txt')",
+        "diff('old.txt', 'old.txt')",
+        "sort('old.txt')",
+        "grep('old.txt', 'line')",
+        "wc('old.txt')",
+        "wc('old.txt', 'w')",
+        "wc('old.txt', 'c')",
+        "wc('old.txt', 'q')",
+    ],
+    "find_paths": [
+        "find()",
+        "find('/')",
+        "find('docs')",
+        "find('docs/')",
+        "find('/docs', 'txt')",
+        "find('./docs')",
+        "find('alex/docs')",
+        "find('docs/..')",
+        "find('docs/./deep')",
+        "find('.', 'e')",
+        "cd('docs')",
+        "find('/docs/deep')",
+        "find('..')",
+        "find(name='notes')",
+    ],
+    "cd_rules": [
+        "cd('/')",
+        "cd('.')",
+        "cd('docs/')",
+        "cd('../')",
+        "cd('..')",
+        "cd('docs/deep')",
+        "cd('/docs')",
+        "cd('readme.md')",
+        "cd('nope')",
+        "cd('')",
+        "pwd()",
+    ],
     "du_sizes": ["du()", "du(True)", "echo('', 'readme.md')", "cd('docs')", "du(human_readable=True)"],
-    "echo_rules": ["echo('hi')", "echo('hi', '')", "echo('hi', 'readme.md')", "cat('readme.md')",
-                   "echo('hi', 'nope.txt')", "echo('hi', 'docs')", "echo('hi', 'a/b')", "cat('docs')"],
-    "dot_names": ["mkdir('.')", "ls(a=True)", "cat('.')", "echo('x', '.')", "rmdir('.')", "cd('.')", "find()",
-                  "rm('.')", "touch('.')", "ls(True)", "cat('.')", "mv('readme.md', '.')", "rm('.')",
-                  "mv('readme.md', '.')", "ls(a=True)"],
-    "rename_goes_last": ["mv('readme.md', 'a.md')", "ls(a=True)", "mv('a.md', 'docs')", "cd('docs')", "ls()",
-                         "mv('notes.txt', 'old.txt')", "mv('notes.txt', 'a/b')", "rm('deep')", "ls()"],
-    "create_rules": ["mkdir('new')", "mkdir('new')", "touch('new')", "touch('f.txt')", "mkdir('f.txt')",
-                     "mkdir('a|b')", "touch('a:b')", "touch('')", "mkdir('')", "ls()", "rmdir('empty')",
-                     "rmdir('docs')", "rmdir('readme.md')", "rmdir('nope')", "rm('nope')"],
+    "echo_rules": [
+        "echo('hi')",
+        "echo('hi', '')",
+        "echo('hi', 'readme.md')",
+        "cat('readme.md')",
+        "echo('hi', 'nope.txt')",
+        "echo('hi', 'docs')",
+        "echo('hi', 'a/b')",
+        "cat('docs')",
+    ],
+    "dot_names": [
+        "mkdir('.')",
+        "ls(a=True)",
+        "cat('.')",
+        "echo('x', '.')",
+        "rmdir('.')",
+        "cd('.')",
+        "find()",
+        "rm('.')",
+        "touch('.')",
+        "ls(True)",
+        "cat('.')",
+        "mv('readme.md', '.')",
+        "rm('.')",
+        "mv('readme.md', '.')",
+        "ls(a=True)",
+    ],
+    "rename_goes_last": [
+        "mv('readme.md', 'a.md')",
+        "ls(a=True)",
+        "mv('a.md', 'docs')",
+        "cd('docs')",
+        "ls()",
+        "mv('notes.txt', 'old.txt')",
+        "mv('notes.txt', 'a/b')",
+        "rm('deep')",
+        "ls()",
+    ],
+    "create_rules": [
+        "mkdir('new')",
+        "mkdir('new')",
+        "touch('new')",
+        "touch('f.txt')",
+        "mkdir('f.txt')",
+        "mkdir('a|b')",
+        "touch('a:b')",
+        "touch('')",
+        "mkdir('')",
+        "ls()",
+        "rmdir('empty')",
+        "rmdir('docs')",
+        "rmdir('readme.md')",
+        "rmdir('nope')",
+        "rm('nope')",
+    ],
 }
 
 
@@ -254,7 +382,22 @@ def _names_in_tree(root: Any, limit: int = 200) -> list[str]:
 class CallMaker:
     """Random, well-typed calls over the names a scenario has, plus wrong and tricky ones."""
 
-    TRICKY = [".", "..", "/", "", "./", "../", "//", "nope", "nope.txt", "a/b", "x|y", "bad:name", "q?", ".hidden"]
+    TRICKY = [
+        ".",
+        "..",
+        "/",
+        "",
+        "./",
+        "../",
+        "//",
+        "nope",
+        "nope.txt",
+        "a/b",
+        "x|y",
+        "bad:name",
+        "q?",
+        ".hidden",
+    ]
     FRESH = ["new_dir", "new.txt", "copy", "zz", ".dot", "..", ".", "", "with space", "ünï.md"]
     CONTENTS = ["", "hello", "b line\na line\nc line", "Error here\nall ok\nError again", "x" * 50, "ünï ✓\n"]
 
@@ -275,8 +418,20 @@ class CallMaker:
     def path(self) -> str:
         first, second = self.name(), self.name()
         return self.rng.choice(
-            [".", "/", "..", "", "./", first, f"/{first}", f"{first}/{second}", f"/{first}/{second}/",
-             f"./{first}", f"{first}/..", f"{first}/."]
+            [
+                ".",
+                "/",
+                "..",
+                "",
+                "./",
+                first,
+                f"/{first}",
+                f"{first}/{second}",
+                f"/{first}/{second}/",
+                f"./{first}",
+                f"{first}/..",
+                f"{first}/.",
+            ]
         )
 
     def arguments(self, tool: str) -> dict[str, Any]:
@@ -287,17 +442,32 @@ class CallMaker:
             "cd": lambda: {"folder": self.path() if rng.random() < 0.3 else self.name("dir")},
             "mkdir": lambda: {"dir_name": self.name()},
             "touch": lambda: {"file_name": self.name()},
-            "echo": lambda: {"content": rng.choice(self.CONTENTS), "file_name": rng.choice([None, "", self.name("file")])},
+            "echo": lambda: {
+                "content": rng.choice(self.CONTENTS),
+                "file_name": rng.choice([None, "", self.name("file")]),
+            },
             "cat": lambda: {"file_name": self.name("file")},
-            "find": lambda: {"path": self.path(), "name": rng.choice([None, "", "a", ".", "txt", self.name()])},
+            "find": lambda: {
+                "path": self.path(),
+                "name": rng.choice([None, "", "a", ".", "txt", self.name()]),
+            },
             "wc": lambda: {"file_name": self.name("file"), "mode": rng.choice("lwcz")},
             "sort": lambda: {"file_name": self.name("file")},
-            "grep": lambda: {"file_name": self.name("file"), "pattern": rng.choice(["", "line", "Error", "a"])},
+            "grep": lambda: {
+                "file_name": self.name("file"),
+                "pattern": rng.choice(["", "line", "Error", "a"]),
+            },
             "du": lambda: {"human_readable": rng.random() < 0.5},
             "tail": lambda: {"file_name": self.name("file"), "lines": rng.randint(-3, 12)},
             "diff": lambda: {"file_name1": self.name("file"), "file_name2": self.name("file")},
-            "mv": lambda: {"source": self.name(rng.choice(["file", "dir"])), "destination": self.name(rng.choice(["", "dir"]))},
-            "cp": lambda: {"source": self.name(rng.choice(["file", "dir"])), "destination": self.name(rng.choice(["", "dir"]))},
+            "mv": lambda: {
+                "source": self.name(rng.choice(["file", "dir"])),
+                "destination": self.name(rng.choice(["", "dir"])),
+            },
+            "cp": lambda: {
+                "source": self.name(rng.choice(["file", "dir"])),
+                "destination": self.name(rng.choice(["", "dir"])),
+            },
             "rm": lambda: {"file_name": self.name()},
             "rmdir": lambda: {"dir_name": self.name("dir")},
         }
@@ -344,13 +514,17 @@ SEQUENCES, CALLS_PER_SEQUENCE = 120, 60
 
 
 def _scenarios() -> list[tuple[str, dict, bool]]:
-    wanted = {"base": ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_5"],
-              "long_context": ["multi_turn_long_context_1", "multi_turn_long_context_3"]}
+    wanted = {
+        "base": ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_5"],
+        "long_context": ["multi_turn_long_context_1", "multi_turn_long_context_3"],
+    }
     found = [("no root", {}, False)]
     for category, ids in wanted.items():
         for entry, _ in load_category(category):
             if entry["id"] in ids:
-                found.append((entry["id"], entry["initial_config"]["GorillaFileSystem"], category == "long_context"))
+                found.append(
+                    (entry["id"], entry["initial_config"]["GorillaFileSystem"], category == "long_context")
+                )
     return found
 
 

@@ -29,7 +29,10 @@ CONFIG = {
                     "contents": {
                         "notes.txt": {"type": "file", "content": "b line\na line\nc budget line"},
                         "old.txt": {"type": "file", "content": "b line\nchanged\nc budget line\nextra"},
-                        "deep": {"type": "directory", "contents": {"leaf.md": {"type": "file", "content": "leaf"}}},
+                        "deep": {
+                            "type": "directory",
+                            "contents": {"leaf.md": {"type": "file", "content": "leaf"}},
+                        },
                     },
                 },
                 "readme.md": {"type": "file", "content": "hello world\nsecond line"},
@@ -119,7 +122,9 @@ def test_public_state_is_root_and_long_context(fs: FileSystem) -> None:
 def test_long_context_padding_and_images() -> None:
     system = FileSystem()
     system.load_scenario(copy.deepcopy(CONFIG), long_context=True)
-    data = json.loads(resources.files("envtune_gym.domains").joinpath("data/long_context_filesystem.json").read_text())
+    data = json.loads(
+        resources.files("envtune_gym.domains").joinpath("data/long_context_filesystem.json").read_text()
+    )
     extension, images = data["FILE_CONTENT_EXTENSION"], data["POPULATE_FILE_EXTENSION"]
     assert len(extension) == 3251 and len(images) == 30 and "BFCL" in data["_source"]
     docs = system.root.contents["docs"]
@@ -134,8 +139,20 @@ def test_long_context_padding_and_images() -> None:
 
 def test_long_context_exempt_names_are_not_padded() -> None:
     system = FileSystem()
-    system.load_scenario({"root": {"r": {"type": "directory", "contents": {
-        "log.txt": {"type": "file", "content": "x"}, "config.py": {"type": "file", "content": "y"}}}}}, True)
+    system.load_scenario(
+        {
+            "root": {
+                "r": {
+                    "type": "directory",
+                    "contents": {
+                        "log.txt": {"type": "file", "content": "x"},
+                        "config.py": {"type": "file", "content": "y"},
+                    },
+                }
+            }
+        },
+        True,
+    )
     assert system.root.contents["log.txt"].content == "x" and system.root.contents["config.py"].content == "y"
     assert len(system.root.contents) == 32  # the root has no subdirectory: it gets the images
 
@@ -157,7 +174,9 @@ def test_package_never_imports_bfcl() -> None:
 def test_long_context_data_matches_bfcl() -> None:
     reference = pytest.importorskip(f"{BFCL_SOURCE}.long_context", reason=NO_BFCL)
 
-    data = json.loads(resources.files("envtune_gym.domains").joinpath("data/long_context_filesystem.json").read_text())
+    data = json.loads(
+        resources.files("envtune_gym.domains").joinpath("data/long_context_filesystem.json").read_text()
+    )
     assert data["FILE_CONTENT_EXTENSION"] == reference.FILE_CONTENT_EXTENSION
     assert data["FILES_TAIL_USED"] == list(reference.FILES_TAIL_USED)
     assert data["POPULATE_FILE_EXTENSION"] == list(reference.POPULATE_FILE_EXTENSION)
@@ -214,7 +233,9 @@ def test_pwd_ls_cd(fs: FileSystem) -> None:
     assert fs.cd("..") == {} and fs.cd("../") == {}
     assert fs.cd(".") == {"current_working_directory": "alex"}
     fs.cd("docs")
-    assert fs.cd("/") == {"current_working_directory": "alex"} and fs.cd("") == {"current_working_directory": "alex"}
+    assert fs.cd("/") == {"current_working_directory": "alex"} and fs.cd("") == {
+        "current_working_directory": "alex"
+    }
     fs.cd("docs")
     assert serialize_result(fs.cd("..")) == "{}"
 
@@ -311,7 +332,12 @@ def test_du(fs: FileSystem, monkeypatch: pytest.MonkeyPatch) -> None:
     assert fs.du(human_readable=True) == {"disk_usage": "88.00 B"}
     fs.echo("é" * 1536, "readme.md")  # 2 bytes each in UTF-8
     assert fs.du(True) == {"disk_usage": "3.06 KB"}
-    for size, text in ((1024**2, "1.00 MB"), (5 * 1024**3, "5.00 GB"), (1024**4, "1.00 TB"), (3 * 1024**5, "3.00 PB")):
+    for size, text in (
+        (1024**2, "1.00 MB"),
+        (5 * 1024**3, "5.00 GB"),
+        (1024**4, "1.00 TB"),
+        (3 * 1024**5, "3.00 PB"),
+    ):
         monkeypatch.setattr(FileSystem, "_size", staticmethod(lambda top, size=size: size))
         assert fs.du(True) == {"disk_usage": text}
     assert fs.du() == {"disk_usage": f"{3 * 1024**5} bytes"}
@@ -471,9 +497,15 @@ def test_tool_specs() -> None:
 
 
 def test_signatures_match_bfcl() -> None:
-    GorillaFileSystem = pytest.importorskip(f"{BFCL_SOURCE}.gorilla_file_system", reason=NO_BFCL).GorillaFileSystem
+    GorillaFileSystem = pytest.importorskip(
+        f"{BFCL_SOURCE}.gorilla_file_system", reason=NO_BFCL
+    ).GorillaFileSystem
 
-    public = [name for name, _ in inspect.getmembers(GorillaFileSystem, inspect.isfunction) if not name.startswith("_")]
+    public = [
+        name
+        for name, _ in inspect.getmembers(GorillaFileSystem, inspect.isfunction)
+        if not name.startswith("_")
+    ]
     assert sorted(public) == sorted(BFCL_ORDER)
     for name in public:
         theirs = list(inspect.signature(getattr(GorillaFileSystem, name)).parameters.values())
@@ -483,7 +515,9 @@ def test_signatures_match_bfcl() -> None:
 
 def test_registry_dispatch(fs: FileSystem) -> None:
     tools = ToolRegistry([fs])
-    assert tools.execute("cd", tools.bind("cd", ("docs",), {})).result == '{"current_working_directory": "docs"}'
+    assert (
+        tools.execute("cd", tools.bind("cd", ("docs",), {})).result == '{"current_working_directory": "docs"}'
+    )
     assert tools.execute("touch", {"file_name": "x"}).result == "None"
     outcome = tools.execute("cat", {"file_name": "nope"})
     assert outcome.error == "tool_error" and json.loads(outcome.result)["error"].startswith("cat: no file")

@@ -31,7 +31,10 @@ def simple_task(**overrides) -> Task:
                     "home": {
                         "type": "directory",
                         "contents": {
-                            "docs": {"type": "directory", "contents": {"a.txt": {"type": "file", "content": "x\ny"}}},
+                            "docs": {
+                                "type": "directory",
+                                "contents": {"a.txt": {"type": "file", "content": "x\ny"}},
+                            },
                             "notes.md": {"type": "file", "content": "todo"},
                         },
                     }
@@ -73,7 +76,9 @@ def test_async_vector_env_matches_single_envs(shared_memory):
     singles = [ToolUseEnv("filesystem") for _ in range(2)]
     try:
         observations, infos = envs.reset(seed=[3, 4])
-        assert tuple(observations) == tuple(env.reset(seed=seed)[0] for env, seed in zip(singles, [3, 4], strict=True))
+        assert tuple(observations) == tuple(
+            env.reset(seed=seed)[0] for env, seed in zip(singles, [3, 4], strict=True)
+        )
         actions = ["[pwd()]", "[echo(content='🙂 café')]"]
         observations, rewards, terminated, truncated, infos = envs.step(actions)
         expected = [env.step(action)[0] for env, action in zip(singles, actions, strict=True)]
@@ -94,7 +99,9 @@ def test_reset_with_seed_is_deterministic_and_draws_from_the_task_set():
 def test_info_has_the_documented_keys_on_reset_and_every_step_and_is_json():
     env = ToolUseEnv([simple_task()])
     _, info = env.reset(seed=0)
-    infos = [info] + [env.step(action)[4] for action in ["[cd(folder='docs')]", "ok", "[mkdir(dir_name='out')]", "ok"]]
+    infos = [info] + [
+        env.step(action)[4] for action in ["[cd(folder='docs')]", "ok", "[mkdir(dir_name='out')]", "ok"]
+    ]
     for info in infos:
         assert tuple(info)[: len(ALWAYS_KEYS)] == ALWAYS_KEYS
         assert set(info) - set(ALWAYS_KEYS) <= set(EVENT_KEYS)
@@ -162,7 +169,9 @@ def test_a_missing_read_call_fails_the_result_check():
 
 def test_an_extra_state_change_fails_the_state_check_with_a_diff():
     env = ToolUseEnv([simple_task()])
-    outcomes = play(env, ["[cd(folder='docs'), cat(file_name='a.txt'), touch(file_name='extra.txt')]", "done"])
+    outcomes = play(
+        env, ["[cd(folder='docs'), cat(file_name='a.txt'), touch(file_name='extra.txt')]", "done"]
+    )
     result = outcomes[-1][4]["turn_result"]
     assert result["error_type"] == "instance_state_mismatch"
     assert any("extra.txt" in path for path in result["state_diff"]), result["state_diff"]
@@ -178,12 +187,20 @@ def test_failed_turn_means_no_success_even_if_later_turns_pass():
 
 def test_extra_read_calls_pass():
     env = ToolUseEnv([simple_task()])
-    actions = ["[ls(), cd(folder='docs'), pwd(), cat(file_name='a.txt'), ls(a=True)]", "done", "[mkdir(dir_name='out'), ls()]", "done"]
+    actions = [
+        "[ls(), cd(folder='docs'), pwd(), cat(file_name='a.txt'), ls(a=True)]",
+        "done",
+        "[mkdir(dir_name='out'), ls()]",
+        "done",
+    ]
     assert play(env, actions)[-1][4]["success"] is True
 
 
 def test_read_only_work_done_in_an_earlier_turn_counts_but_the_turn_still_needs_a_call():
-    task = simple_task(turns=["Go into docs.", "Show me a.txt."], ground_truth=[["cd(folder='docs')"], ["cat(file_name='a.txt')"]])
+    task = simple_task(
+        turns=["Go into docs.", "Show me a.txt."],
+        ground_truth=[["cd(folder='docs')"], ["cat(file_name='a.txt')"]],
+    )
     early = ["[cd(folder='docs'), cat(file_name='a.txt')]", "done"]
     assert play(ToolUseEnv([task]), [*early, "[pwd()]", "done"])[-1][4]["success"] is True
     outcomes = play(ToolUseEnv([task]), [*early, "It was shown above."])
@@ -195,8 +212,13 @@ def test_unchecked_turns_are_reported_and_do_not_fail_the_episode():
                        ground_truth=[[], ["cd(folder='docs')", "mv(source='a.txt', destination='b.txt')"]],
                        category="miss_param")  # fmt: skip
     env = ToolUseEnv([task])
-    outcomes = play(env, ["Which name should it get?", "[cd(folder='docs'), mv(source='a.txt', destination='b.txt')]", "done"])
-    assert outcomes[0][4]["turn_result"]["checked"] is False and outcomes[0][4]["turn_result"]["passed"] is True
+    outcomes = play(
+        env,
+        ["Which name should it get?", "[cd(folder='docs'), mv(source='a.txt', destination='b.txt')]", "done"],
+    )
+    assert (
+        outcomes[0][4]["turn_result"]["checked"] is False and outcomes[0][4]["turn_result"]["passed"] is True
+    )
     assert outcomes[-1][4]["success"] is True
 
 
