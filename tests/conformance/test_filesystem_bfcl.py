@@ -11,12 +11,9 @@ Two checks, both against the reference package (skipped when it is not installed
 
 from __future__ import annotations
 
-import ast
 import copy
 import importlib.metadata
-import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +30,12 @@ from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.gorilla_file_system
 
 from envtune_gym.domains.base import ToolError  # noqa: E402
 from envtune_gym.domains.filesystem import FileSystem  # noqa: E402
-from envtune_gym.tools import serialize_result, tool_specs  # noqa: E402
+from envtune_gym.tools import tool_specs  # noqa: E402
+from tests.bfcl_support import CATEGORIES, parse_call, run_ours, run_reference  # noqa: E402
+from tests.bfcl_support import load_category as load_gfs_category  # noqa: E402
 
 pytestmark = pytest.mark.bfcl
 
-DATA = Path(bfcl_eval.__file__).parent / "data"
-CATEGORIES = ("base", "long_context", "miss_func", "miss_param")
 SPECS = {spec.name: spec for spec in tool_specs(FileSystem)}
 #: Ground-truth GorillaFileSystem calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 231, "long_context": 291, "miss_func": 231, "miss_param": 231}
@@ -47,44 +44,6 @@ PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 
 # ------------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]]:
-    """``name(args, kw=...)`` with literal arguments only, as the GT call strings are."""
-    node = ast.parse(text, mode="eval").body
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name), text
-    args = [ast.literal_eval(arg) for arg in node.args]
-    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
-    return node.func.id, args, kwargs
-
-
-def bfcl_string(value: Any) -> str:
-    """BFCL's serialisation rule (bfcl-multiturn.md §0.2), written out independently of ours."""
-    if type(value) is str:
-        return value
-    if type(value) is dict:
-        try:
-            return json.dumps(value)
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
-
-
-def run_reference(fs: GorillaFileSystem, name: str, args: list, kwargs: dict) -> tuple[str, bool]:
-    """The reference result string and whether the call failed (raised, or returned an error dict)."""
-    try:
-        value = getattr(fs, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-    except Exception as exc:  # BFCL's executor turns any exception into this string
-        return f"Error during execution: {exc}", True
-    return bfcl_string(value), isinstance(value, dict) and "error" in value
-
-
-def run_ours(fs: FileSystem, name: str, args: list, kwargs: dict) -> tuple[str, bool]:
-    try:
-        value = getattr(fs, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-    except ToolError as exc:
-        return json.dumps({"error": str(exc)}), True
-    return serialize_result(value), False
 
 
 def tree(node: Any) -> tuple:
@@ -110,12 +69,7 @@ def build_pair(config: dict, long_context: bool) -> tuple[GorillaFileSystem, Fil
 
 def load_category(category: str) -> list[tuple[dict, list[list[str]]]]:
     """(entry, ground-truth turns) of every task of a category that involves GorillaFileSystem."""
-    name = f"BFCL_v4_multi_turn_{category}.json"
-    with open(DATA / "possible_answer" / name, encoding="utf-8") as handle:
-        answers = {row["id"]: row["ground_truth"] for row in map(json.loads, handle)}
-    with open(DATA / name, encoding="utf-8") as handle:
-        entries = [row for row in map(json.loads, handle) if "GorillaFileSystem" in row["involved_classes"]]
-    return [(entry, answers[entry["id"]]) for entry in entries]
+    return load_gfs_category(category, "GorillaFileSystem")
 
 
 # ------------------------------------------------------------------------------------------------------------
