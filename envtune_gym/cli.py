@@ -35,9 +35,12 @@ def _demo(args: argparse.Namespace) -> int:
     reward = 0.0
     for action in oracle_actions(task, style=args.style):
         _, reward, terminated, truncated, info = env.step(action)
-        shown = _print_new_entries(episode.transcript, shown)
-        if "turn_result" in info:
+        entries = episode.transcript
+        if "turn_result" in info:  # the verdict belongs before the next user message
+            next_message = entries[-1:] if not (terminated or truncated) else []
+            shown = _print_new_entries(entries[: len(entries) - len(next_message)], shown)
             print(f"   -- turn {info['turn_result']['turn']}: {_verdict(info['turn_result'])}")
+        shown = _print_new_entries(entries, shown)
         if terminated or truncated:
             break
     print(f"== reward {reward}, success {info.get('success')}")

@@ -114,14 +114,14 @@ class ToolSpec:
         }
 
     def signature(self) -> str:
-        """A Python-style signature for messages, e.g. ``mv(source: string, destination: string)``."""
+        """A Python-style signature for messages, e.g. ``tail(file_name: string, lines: integer = 10)``."""
         props = self.parameters["properties"]
         required = set(self.parameters.get("required", ()))
         parts = []
         for param in self.param_order:
             kind = props[param].get("type", "any")
             kind = "|".join(kind) if isinstance(kind, list) else kind
-            parts.append(f"{param}: {kind}" + ("" if param in required else " = optional"))
+            parts.append(f"{param}: {kind}" + ("" if param in required else f" = {props[param].get('default')!r}"))
         return f"{self.name}({', '.join(parts)})"
 
 
