@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import random
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from envtune_gym.tasks.model import CATEGORIES, Category, Task
 
@@ -20,6 +21,32 @@ from envtune_gym.tasks.model import CATEGORIES, Category, Task
 BFCL_FILES: dict[Category, str] = {category: f"BFCL_v4_multi_turn_{category}.json" for category in CATEGORIES}
 
 INSTALL_HINT = "pip install --no-deps bfcl-eval==2026.3.23"
+
+Split = Literal["train", "test"]
+#: Scenarios per category in BFCL's multi-turn set; task ``multi_turn_<category>_<i>`` is scenario ``i``.
+SCENARIOS_PER_CATEGORY = 200
+#: The Environment Tuning protocol's seed: ``random.seed(42); random.shuffle(range(200))``, first half for training.
+SPLIT_SEED = 42
+
+
+@functools.cache
+def split_indices(split: Split) -> frozenset[int]:
+    """Scenario indices of the Environment Tuning split (env-tuning-method.md §7), the same in every category.
+
+    The first 100 of ``range(200)`` shuffled with seed 42 train, the other 100 test. Since
+    ``multi_turn_{miss_func,miss_param,long_context}_i`` are variants of ``multi_turn_base_i``, using the same
+    indices in every category keeps test scenarios out of training entirely.
+
+    Example:
+        >>> sorted(split_indices("train"))[:6], len(split_indices("test"))
+        ([0, 2, 3, 5, 10, 12], 100)
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    order = list(range(SCENARIOS_PER_CATEGORY))
+    random.Random(SPLIT_SEED).shuffle(order)
+    half = SCENARIOS_PER_CATEGORY // 2
+    return frozenset(order[:half] if split == "train" else order[half:])
 
 
 class BFCLDataNotFound(FileNotFoundError):
@@ -50,6 +77,7 @@ def load_bfcl_tasks(
     category: Category | Iterable[Category] | None = None,
     *,
     domains: Iterable[str] | None = None,
+    split: Split | None = None,
     data_dir: str | Path | None = None,
 ) -> tuple[Task, ...]:
     """BFCL's multi-turn tasks as :class:`Task` objects, in BFCL's order.
@@ -57,6 +85,7 @@ def load_bfcl_tasks(
     Args:
         category: one category or several (default: all four).
         domains: keep only tasks whose involved classes are all in this set (e.g. ``{"GorillaFileSystem"}``).
+        split: ``"train"`` or ``"test"``: the Environment Tuning split (see :func:`split_indices`).
         data_dir: a directory of BFCL's JSON files instead of the installed package's.
 
     Example:
@@ -70,7 +99,15 @@ def load_bfcl_tasks(
     if domains is not None:
         allowed = set(domains)
         tasks = [task for task in tasks if set(task.domains) <= allowed]
+    if split is not None:
+        indices = split_indices(split)
+        tasks = [task for task in tasks if scenario_index(task.id) in indices]
     return tuple(tasks)
+
+
+def scenario_index(task_id: str) -> int:
+    """The scenario number of a BFCL task id: ``scenario_index("multi_turn_miss_func_17") == 17``."""
+    return int(task_id.rsplit("_", 1)[1])
 
 
 def _categories(category: Category | Iterable[Category] | None) -> list[Category]:
