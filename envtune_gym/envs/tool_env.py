@@ -28,8 +28,9 @@ from envtune_gym.domains import Domain, domain_class
 from envtune_gym.envs.checker import check_turn
 from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
-from envtune_gym.tasks import CATEGORIES, Category, Task
-from envtune_gym.tasks.bundled import load_bundled
+from envtune_gym.tasks import Category, Task
+from envtune_gym.tasks.bfcl import Split
+from envtune_gym.tasks.sources import TaskSource, resolve_tasks
 from envtune_gym.tools import ToolCallError, ToolRegistry, isolated
 
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
@@ -60,8 +61,12 @@ class ToolUseEnv(gym.Env[str, str]):
     """Multi-turn tool use over BFCL's domains; ``EnvTune/*`` ids are this class with a task set.
 
     Args:
-        tasks: a bundled task set name (e.g. ``"filesystem"``) or a sequence of :class:`Task`.
+        tasks: a bundled task set name (e.g. ``"filesystem"``), ``"bfcl"`` for BFCL's 800 multi-turn tasks
+            (needs ``pip install --no-deps bfcl-eval==2026.3.23``), or a sequence of :class:`Task`.
         category: keep only tasks of this category (or these categories).
+        task_source: ``"bfcl"`` runs BFCL's tasks that involve only the bundled set's domains instead.
+        split: ``"train"`` or ``"test"``: the Environment Tuning split of BFCL's tasks (100 scenarios each per
+            category, the same scenarios in every category).
         max_steps_per_turn: steps that do not end a turn allowed per turn (BFCL: 20); the next one is executed
             and truncates the episode.
         action_limits: bounds on action text (length, calls per step, nesting depth).
@@ -87,13 +92,15 @@ class ToolUseEnv(gym.Env[str, str]):
         tasks: str | Sequence[Task] = "filesystem",
         *,
         category: Category | Sequence[Category] | None = None,
+        task_source: TaskSource = "bundled",
+        split: Split | None = None,
         max_steps_per_turn: int = 20,
         action_limits: ActionLimits | None = None,
         max_observation_length: int = 262_144,
         observation_format: str = "tagged",
         render_mode: str | None = None,
     ) -> None:
-        self.tasks: tuple[Task, ...] = _select_tasks(tasks, category)
+        self.tasks: tuple[Task, ...] = resolve_tasks(tasks, category=category, task_source=task_source, split=split)
         self._task_index = {task.id: task for task in self.tasks}
         if len(self._task_index) != len(self.tasks):
             raise ValueError("task ids must be unique")
@@ -413,21 +420,6 @@ class ToolUseEnv(gym.Env[str, str]):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _select_tasks(
-    tasks: str | Sequence[Task], category: Category | Sequence[Category] | None
-) -> tuple[Task, ...]:
-    selected = load_bundled(tasks) if isinstance(tasks, str) else tuple(tasks)
-    if category is not None:
-        wanted = {category} if isinstance(category, str) else set(category)
-        unknown = wanted - set(CATEGORIES)
-        if unknown:
-            raise ValueError(f"unknown category {sorted(unknown)}; choose from {', '.join(CATEGORIES)}")
-        selected = tuple(task for task in selected if task.category in wanted)
-    if not selected:
-        raise ValueError("no tasks to run: the task set is empty or the category filter removed every task")
-    return selected
 
 
 def _build_domains(task: Task) -> dict[str, Domain]:

@@ -399,3 +399,26 @@ def test_category_filter_selects_tasks():
     env = gym.make("EnvTune/FileSystem-v0", category=["miss_func"])
     assert {task.category for task in env.unwrapped.tasks} == {"miss_func"}
     assert envtune_gym.ENV_IDS["EnvTune/FileSystem-v0"] == {"tasks": "filesystem"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BFCL's own tasks in a domain env
+
+
+@pytest.mark.bfcl
+def test_filesystem_env_runs_bfcl_tasks_and_their_split():
+    pytest.importorskip("bfcl_eval", reason="needs BFCL's data: pip install --no-deps bfcl-eval==2026.3.23")
+    env = gym.make("EnvTune/FileSystem-v0", task_source="bfcl")
+    tasks = env.unwrapped.tasks
+    assert len(tasks) == 52 and all(task.domains == ["GorillaFileSystem"] for task in tasks)
+    train = gym.make("EnvTune/FileSystem-v0", task_source="bfcl", split="train", category="base").unwrapped.tasks
+    test = gym.make("EnvTune/FileSystem-v0", task_source="bfcl", split="test", category="base").unwrapped.tasks
+    assert train and test and not {t.id for t in train} & {t.id for t in test}
+    assert len(train) + len(test) == 13
+    for task in tasks:
+        env.reset(options={"task_id": task.id})
+        for action in oracle_actions(task):
+            _, reward, terminated, truncated, info = env.step(action)
+        assert terminated and info["success"] and reward == 1.0, task.id
+    with pytest.raises(ValueError, match="split selects among BFCL's tasks"):
+        ToolUseEnv("filesystem", split="train")
