@@ -125,6 +125,7 @@ class ToolUseEnv(gym.Env[str, str]):
         self._ground_truth_cache: dict[str, list[list[tuple[str, dict[str, Any]]]]] = {}
         self._schema_cache: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._config_cache: dict[str, bytes] = {}
+        self._reveal_cache: dict[tuple[str, ...], str] = {}
         self._rendered_upto = 0
 
     # ------------------------------------------------------------------------------------------------------------
@@ -366,9 +367,16 @@ class ToolUseEnv(gym.Env[str, str]):
         episode = self._require_episode()
         message = episode.task.turns[turn]
         if revealed:
-            docs = json.dumps(episode.tools.schemas(revealed), indent=2)
-            message = f"{docs}\n{REVEAL_MESSAGE}" + (f"\n{message}" if message else "")
+            message = f"{self._reveal_text(episode, revealed)}\n{REVEAL_MESSAGE}" + (f"\n{message}" if message else "")
         return self._fit(message)
+
+    def _reveal_text(self, episode: _Episode, revealed: list[str]) -> str:
+        """The revealed tools' schemas as indented JSON (rendered once per set of names: schemas are fixed)."""
+        key = tuple(revealed)
+        text = self._reveal_cache.get(key)
+        if text is None:
+            text = self._reveal_cache[key] = json.dumps(episode.tools.schemas(revealed), indent=2)
+        return text
 
     def _render_results(self, calls: list[CallRecord]) -> str:
         if self.observation_format == "json":
