@@ -86,7 +86,7 @@ class ToolUseEnv(gym.Env[str, str]):
         ('pwd', None)
     """
 
-    metadata = {"render_modes": ["ansi", "human"]}
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(
         self,

@@ -64,9 +64,10 @@ def fs_state(env: gym.Env):
 # Gymnasium compliance
 
 
-def test_registered_id_passes_gymnasium_check_env():
-    env = gym.make("EnvTune/FileSystem-v0")
-    check_env(env.unwrapped, skip_render_check=True)
+@pytest.mark.parametrize("render_mode", [None, "ansi"])
+def test_registered_id_passes_gymnasium_check_env(render_mode):
+    env = gym.make("EnvTune/FileSystem-v0", render_mode=render_mode)
+    check_env(env.unwrapped)
 
 
 @pytest.mark.parametrize("shared_memory", [True, False])
