@@ -13,6 +13,8 @@ from envtune_gym.domains.base import Domain, ToolError
 #: BFCL class name -> "module:Class" of our implementation (imported on first use).
 DOMAINS: dict[str, str] = {
     "GorillaFileSystem": "envtune_gym.domains.filesystem:FileSystem",
+    "MessageAPI": "envtune_gym.domains.messaging:MessageAPI",
+    "TwitterAPI": "envtune_gym.domains.posting:TwitterAPI",
 }
 
 

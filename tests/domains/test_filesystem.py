@@ -166,7 +166,7 @@ def test_package_never_imports_bfcl() -> None:
     assert "import bfcl_eval" not in source and "from bfcl_eval" not in source
     code = (
         "import sys, envtune_gym.domains.filesystem as m; s = m.FileSystem(); s.load_scenario({'root': {'a': "
-        "{'type': 'directory', 'contents': {}}}}, True); assert not [k for k in sys.modules if 'bfcl' in k]"
+        "{'type': 'directory', 'contents': {}}}}, True); assert not [k for k in sys.modules if k.startswith('bfcl_eval')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
