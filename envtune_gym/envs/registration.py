@@ -11,6 +11,7 @@ _ENTRY_POINT = "envtune_gym.envs.tool_env:ToolUseEnv"
 #: Every registered id with its constructor defaults.
 ENV_IDS: dict[str, dict[str, Any]] = {
     "EnvTune/FileSystem-v0": {"tasks": "filesystem"},
+    "EnvTune/Messaging-v0": {"tasks": "messaging"},
 }
 
 

@@ -18,6 +18,9 @@ from envtune_gym.tasks import Task
 from envtune_gym.tasks.bundled import load_bundled
 
 FS_TASKS = load_bundled("filesystem")
+#: Every bundled task of every registered env id, with the id that serves it.
+BUNDLED = [(env_id, task) for env_id, kwargs in envtune_gym.ENV_IDS.items() if kwargs["tasks"] != "bfcl"
+           for task in load_bundled(kwargs["tasks"])]  # fmt: skip
 
 
 def simple_task(**overrides) -> Task:
@@ -65,8 +68,11 @@ def fs_state(env: gym.Env):
 
 
 @pytest.mark.parametrize("render_mode", [None, "ansi"])
-def test_registered_id_passes_gymnasium_check_env(render_mode):
-    env = gym.make("EnvTune/FileSystem-v0", render_mode=render_mode)
+@pytest.mark.parametrize(
+    "env_id", [env_id for env_id, kwargs in envtune_gym.ENV_IDS.items() if kwargs["tasks"] != "bfcl"]
+)
+def test_registered_ids_pass_gymnasium_check_env(env_id, render_mode):
+    env = gym.make(env_id, render_mode=render_mode)
     check_env(env.unwrapped)
 
 
@@ -117,9 +123,9 @@ def test_info_has_the_documented_keys_on_reset_and_every_step_and_is_json():
 # The ground truth succeeds
 
 
-@pytest.mark.parametrize("task", FS_TASKS, ids=lambda task: task.id)
-def test_oracle_replay_of_every_bundled_task_succeeds(task):
-    env = ToolUseEnv(FS_TASKS)
+@pytest.mark.parametrize(("env_id", "task"), BUNDLED, ids=[task.id for _, task in BUNDLED])
+def test_oracle_replay_of_every_bundled_task_succeeds(env_id, task):
+    env = gym.make(env_id)
     env.reset(options={"task_id": task.id})
     rewards = []
     for action in oracle_actions(task):
@@ -412,8 +418,12 @@ def test_filesystem_env_runs_bfcl_tasks_and_their_split():
     env = gym.make("EnvTune/FileSystem-v0", task_source="bfcl")
     tasks = env.unwrapped.tasks
     assert len(tasks) == 52 and all(task.domains == ["GorillaFileSystem"] for task in tasks)
-    train = gym.make("EnvTune/FileSystem-v0", task_source="bfcl", split="train", category="base").unwrapped.tasks
-    test = gym.make("EnvTune/FileSystem-v0", task_source="bfcl", split="test", category="base").unwrapped.tasks
+    train = gym.make(
+        "EnvTune/FileSystem-v0", task_source="bfcl", split="train", category="base"
+    ).unwrapped.tasks
+    test = gym.make(
+        "EnvTune/FileSystem-v0", task_source="bfcl", split="test", category="base"
+    ).unwrapped.tasks
     assert train and test and not {t.id for t in train} & {t.id for t in test}
     assert len(train) + len(test) == 13
     for task in tasks:
