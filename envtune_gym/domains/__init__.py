@@ -15,6 +15,7 @@ DOMAINS: dict[str, str] = {
     "GorillaFileSystem": "envtune_gym.domains.filesystem:FileSystem",
     "MessageAPI": "envtune_gym.domains.messaging:MessageAPI",
     "TwitterAPI": "envtune_gym.domains.posting:TwitterAPI",
+    "TradingBot": "envtune_gym.domains.trading:TradingBot",
 }
 
 

@@ -12,6 +12,7 @@ _ENTRY_POINT = "envtune_gym.envs.tool_env:ToolUseEnv"
 ENV_IDS: dict[str, dict[str, Any]] = {
     "EnvTune/FileSystem-v0": {"tasks": "filesystem"},
     "EnvTune/Messaging-v0": {"tasks": "messaging"},
+    "EnvTune/Trading-v0": {"tasks": "trading"},
 }
 
 
