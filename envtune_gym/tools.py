@@ -47,7 +47,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 import jsonschema
 
 from envtune_gym.domains.base import Domain, ToolError
-from envtune_gym.validation import compile_schema, integer_parameters
+from envtune_gym.validation import compile_schema
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,7 +260,6 @@ def _definition_order(domain_cls: type[Domain], names: set[str]) -> list[str]:
 class _Validators:
     schema: jsonschema.protocols.Validator  # the authority, and the source of error messages
     fast: Callable[[Any], bool]  # compiled equivalent for the hot path (see envtune_gym.validation)
-    integers: frozenset[str]
 
 
 @functools.cache
@@ -269,7 +268,6 @@ def _validators(domain_cls: type[Domain], name: str) -> _Validators:
     return _Validators(
         jsonschema.Draft202012Validator(spec.parameters),
         compile_schema(spec.parameters),
-        integer_parameters(spec.parameters),
     )
 
 
@@ -357,8 +355,8 @@ class ToolRegistry:
     def validate(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix.
 
-        Returns the arguments to call with: integral floats given for integer parameters become ints (JSON
-        Schema counts ``2.0`` as an integer; Python slicing and ranges do not).
+        Returns a copy of the arguments to call with, sharing no mutable object with them. Values are passed as
+        given, as BFCL passes them: JSON Schema counts ``2.0`` as an integer, and the tool receives ``2.0``.
         """
         spec = self.check_known(name)
         return _validate(spec, _validators(type(self._owners[name]), name), arguments)
@@ -433,11 +431,7 @@ def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, A
     if not validators.fast(arguments) and not validators.schema.is_valid(arguments):
         error = jsonschema.exceptions.best_match(validators.schema.iter_errors(arguments))
         raise ToolCallError("invalid_arguments", _describe_schema_error(spec, error))
-    checked = isolated(arguments)
-    for param in validators.integers.intersection(checked):
-        if isinstance(checked[param], float):
-            checked[param] = int(checked[param])
-    return checked
+    return isolated(arguments)
 
 
 _IMMUTABLE = (str, int, float, bool, type(None))

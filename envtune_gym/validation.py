@@ -113,13 +113,3 @@ def _object_check(schema: Mapping[str, Any]) -> Check:
         return True
 
     return check
-
-
-def integer_parameters(schema: Mapping[str, Any]) -> frozenset[str]:
-    """Parameters typed ``integer``: a valid ``2.0`` there is passed to the tool as ``2`` (Python needs an int)."""
-    names = set()
-    for name, sub in schema.get("properties", {}).items():
-        kind = sub.get("type")
-        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
-            names.add(name)
-    return frozenset(names)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from envtune_gym.domains import domain_class
 from envtune_gym.tools import tool_specs
-from envtune_gym.validation import compile_schema, integer_parameters
+from envtune_gym.validation import compile_schema
 
 EXTRA_SCHEMAS = [
     {
@@ -62,7 +62,3 @@ def test_non_object_arguments_and_unsupported_keywords():
     assert check([]) is False and check("x") is False
     with pytest.raises(ValueError, match="does not support"):
         compile_schema({"type": "string", "pattern": "a+"})
-
-
-def test_integer_parameters_are_found():
-    assert integer_parameters(EXTRA_SCHEMAS[0]) == {"count"}

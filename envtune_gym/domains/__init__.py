@@ -16,6 +16,8 @@ DOMAINS: dict[str, str] = {
     "MessageAPI": "envtune_gym.domains.messaging:MessageAPI",
     "TwitterAPI": "envtune_gym.domains.posting:TwitterAPI",
     "TradingBot": "envtune_gym.domains.trading:TradingBot",
+    "TravelAPI": "envtune_gym.domains.travel:TravelAPI",
+    "VehicleControlAPI": "envtune_gym.domains.vehicle:VehicleControlAPI",
 }
 
 

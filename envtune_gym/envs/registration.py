@@ -13,6 +13,7 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     "EnvTune/FileSystem-v0": {"tasks": "filesystem"},
     "EnvTune/Messaging-v0": {"tasks": "messaging"},
     "EnvTune/Trading-v0": {"tasks": "trading"},
+    "EnvTune/Travel-v0": {"tasks": "travel"},
 }
 
 
