@@ -14,6 +14,7 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     "EnvTune/Messaging-v0": {"tasks": "messaging"},
     "EnvTune/Trading-v0": {"tasks": "trading"},
     "EnvTune/Travel-v0": {"tasks": "travel"},
+    "EnvTune/BFCL-v0": {"tasks": "bfcl"},
 }
 
 

@@ -40,6 +40,11 @@ def resolve_tasks(
     if isinstance(tasks, str) and (tasks == BFCL_SET or task_source == "bfcl"):
         domains = None if tasks == BFCL_SET else sorted({name for task in load_bundled(tasks) for name in task.domains})
         selected = load_bfcl_tasks(categories, domains=domains, split=split)
+        if not selected and domains is not None:
+            raise ValueError(
+                f"BFCL has no task that involves only {', '.join(domains)} (with these filters); its tasks combine "
+                "it with other domains: use EnvTune/BFCL-v0 (tasks='bfcl') to run them"
+            )
     else:
         if split is not None:
             raise ValueError("split selects among BFCL's tasks: use it with tasks='bfcl' or task_source='bfcl'")

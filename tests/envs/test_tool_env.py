@@ -433,3 +433,13 @@ def test_filesystem_env_runs_bfcl_tasks_and_their_split():
         assert terminated and info["success"] and reward == 1.0, task.id
     with pytest.raises(ValueError, match="split selects among BFCL's tasks"):
         ToolUseEnv("filesystem", split="train")
+
+
+@pytest.mark.bfcl
+def test_domain_envs_with_bfcl_tasks_have_the_expected_counts():
+    pytest.importorskip("bfcl_eval", reason="needs BFCL's data: pip install --no-deps bfcl-eval==2026.3.23")
+    counts = {"EnvTune/Trading-v0": 80, "EnvTune/Travel-v0": 52, "EnvTune/FileSystem-v0": 52}
+    for env_id, expected in counts.items():
+        assert len(gym.make(env_id, task_source="bfcl").unwrapped.tasks) == expected, env_id
+    with pytest.raises(ValueError, match="BFCL has no task that involves only MessageAPI.*EnvTune/BFCL-v0"):
+        gym.make("EnvTune/Messaging-v0", task_source="bfcl")
