@@ -18,6 +18,8 @@ DOMAINS: dict[str, str] = {
     "TradingBot": "envtune_gym.domains.trading:TradingBot",
     "TravelAPI": "envtune_gym.domains.travel:TravelAPI",
     "VehicleControlAPI": "envtune_gym.domains.vehicle:VehicleControlAPI",
+    "TicketAPI": "envtune_gym.domains.ticket:TicketAPI",
+    "MathAPI": "envtune_gym.domains.math_api:MathAPI",
 }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+from envtune_gym.actions import parse_python_calls
 from envtune_gym.tasks.model import CATEGORIES, Category, Task
 
 #: The file holding each category's questions (answers are under ``possible_answer/`` with the same name).
@@ -143,6 +144,7 @@ def bfcl_entry_to_task(entry: dict[str, Any], ground_truth: list[list[str]]) -> 
     """
     category = entry["id"].removeprefix("multi_turn_").rsplit("_", 1)[0]
     involved = list(entry["involved_classes"])
+    held_out, note = _consistent_held_out(entry, ground_truth)
     return Task(
         id=entry["id"],
         category=category,
@@ -152,8 +154,36 @@ def bfcl_entry_to_task(entry: dict[str, Any], ground_truth: list[list[str]]) -> 
         },
         turns=[_turn_text(messages) for messages in entry["question"]],
         ground_truth=ground_truth,
-        held_out={int(turn): list(names) for turn, names in entry.get("missed_function", {}).items()},
+        held_out=held_out,
+        description=note,
     )
+
+
+def _consistent_held_out(
+    entry: dict[str, Any], ground_truth: list[list[str]]
+) -> tuple[dict[int, list[str]], str]:
+    """BFCL's held-out functions, less any its own ground truth calls before their reveal.
+
+    BFCL hides held-out functions only from the prompt and still runs them if called; here they are unknown until
+    revealed, so a ground truth that uses one early could never pass. One task does (``multi_turn_miss_func_49``
+    calls ``tail`` in turn 1, held out until turn 3): such a function is available from the start instead.
+    """
+    held_out = {int(turn): list(names) for turn, names in entry.get("missed_function", {}).items()}
+    notes = []
+    for reveal, names in held_out.items():
+        used_before = {
+            call.name
+            for calls in ground_truth[:reveal]
+            for text in calls
+            for call in parse_python_calls(text)
+        }
+        early = [name for name in names if name in used_before]
+        if early:
+            held_out[reveal] = [name for name in names if name not in used_before]
+            notes.append(
+                f"not held out (BFCL's ground truth calls them before turn {reveal}): {', '.join(early)}"
+            )
+    return {turn: names for turn, names in held_out.items() if names}, "; ".join(notes)
 
 
 def _turn_text(messages: list[dict[str, str]]) -> str:

@@ -81,3 +81,11 @@ def test_conversion_keeps_initial_config_of_involved_classes_only(tmp_path):
     assert task.id == first["id"] and task.domains == first["involved_classes"]
     assert set(task.initial_config) <= set(first["involved_classes"])
     assert task.turns[0] == first["question"][0][0]["content"]
+
+
+@pytest.mark.bfcl
+def test_a_held_out_function_the_ground_truth_calls_early_is_available_from_the_start():
+    task = next(t for t in load_bfcl_tasks("miss_func") if t.id == "multi_turn_miss_func_49")
+    assert task.held_out == {3: ["wc", "cat"]}
+    assert "tail" in task.description and "before turn 3" in task.description
+    assert sum(1 for t in load_bfcl_tasks("miss_func") if t.description) == 1
