@@ -121,7 +121,9 @@ class ToolSpec:
         for param in self.param_order:
             kind = props[param].get("type", "any")
             kind = "|".join(kind) if isinstance(kind, list) else kind
-            parts.append(f"{param}: {kind}" + ("" if param in required else f" = {props[param].get('default')!r}"))
+            parts.append(
+                f"{param}: {kind}" + ("" if param in required else f" = {props[param].get('default')!r}")
+            )
         return f"{self.name}({', '.join(parts)})"
 
 

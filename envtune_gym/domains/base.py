@@ -8,8 +8,13 @@ message a model can act on. Nothing here imports gymnasium: a domain is usable a
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+T = TypeVar("T")
+
+_CONSTANT_BLOBS: dict[int, tuple[Any, bytes]] = {}
 
 
 class ToolError(Exception):
@@ -53,3 +58,23 @@ class Domain:
     def clone(self) -> Domain:
         """An independent deep copy, RNG included: the same calls on both give the same results."""
         return copy.deepcopy(self)
+
+
+def fresh(value: T, *, constant: bool = False) -> T:
+    """A deep copy of plain data (dicts, lists, sets, tuples, scalars), by pickling: several times faster than
+    ``copy.deepcopy``, which matters when every ``reset`` loads two copies of a scenario.
+
+    With ``constant=True`` the value is a module-level constant that is never mutated: its pickle is made once.
+
+    Example:
+        >>> DEFAULTS = {"watch_list": ["NVDA"]}
+        >>> mine = fresh(DEFAULTS, constant=True)
+        >>> mine["watch_list"].append("AAPL"); DEFAULTS
+        {'watch_list': ['NVDA']}
+    """
+    if not constant:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    cached = _CONSTANT_BLOBS.get(id(value))
+    if cached is None or cached[0] is not value:
+        cached = _CONSTANT_BLOBS[id(value)] = (value, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    return pickle.loads(cached[1])

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -128,10 +129,12 @@ def _arithmetic(tool: str) -> Iterator[None]:
         raise ToolError(f"{tool}: division by zero ({exc}). Check the arguments.") from None
 
 
+@functools.lru_cache(maxsize=64)
 def _mp_context(precision: float) -> Any:
     """A private mpmath context at ``precision`` digits (BFCL sets the global ``mpmath.mp.dps`` instead).
 
-    Results keep a link to their context, whose precision decides how they print, so each call gets a fresh one.
+    Results keep a link to their context, whose precision decides how they print, so a context's precision never
+    changes: one per precision, made once (making one costs ~1 ms).
     """
     import mpmath  # lazily: only logarithm needs it
 

@@ -28,7 +28,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.tools import tool
 
 #: BFCL's seed for message ids, used when the scenario sets no ``random_seed``.
@@ -97,10 +97,9 @@ class MessageAPI(Domain):
         Values are taken as given (BFCL quirk: inbox messages may be lists or dicts, and an entry may have two
         keys; only its first key and value are read), but copied, so no two instances share anything.
         """
-        state = {
-            key: copy.deepcopy(config[key] if key in config else default)
-            for key, default in DEFAULT_STATE.items()
-        }
+        state = fresh(
+            {key: config[key] if key in config else default for key, default in DEFAULT_STATE.items()}
+        )
         self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
         self.generated_ids: set[int] = set(state["generated_ids"])
         self.user_count: int = state["user_count"]

@@ -28,7 +28,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.tools import tool
 
 #: Longest tweet, comment, user name or search keyword accepted.
@@ -115,10 +115,9 @@ class TwitterAPI(Domain):
         comments added later (int keys) sit beside them and ``get_tweet_comments`` never finds the config ones.
         Scenario comments are kept as they are, including the ones with ``user``/``comment`` keys.
         """
-        state = {
-            key: copy.deepcopy(config[key] if key in config else default)
-            for key, default in DEFAULT_STATE.items()
-        }
+        state = fresh(
+            {key: config[key] if key in config else default for key, default in DEFAULT_STATE.items()}
+        )
         self.username: str = state["username"]
         self.password: str = state["password"]
         self.authenticated: bool = state["authenticated"]

@@ -23,7 +23,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.tools import tool
 
 #: Longest text (title, description, resolution, credentials, status filter, edited value) a call may pass.
@@ -73,7 +73,7 @@ class TicketAPI(Domain):
             raise ValueError("TicketAPI config: 'ticket_queue' must be a list of ticket objects")
         if not isinstance(counter, int) or isinstance(counter, bool):
             raise ValueError("TicketAPI config: 'ticket_counter' must be an integer")
-        self.ticket_queue = copy.deepcopy(queue)  # never share a ticket with the caller's config
+        self.ticket_queue = fresh(queue)  # never share a ticket with the caller's config
         self.ticket_counter = counter
         self.current_user = copy.deepcopy(config.get("current_user", None))
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, NamedTuple
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.tools import tool
 
 #: BFCL's frozen "now": get_current_time and every transaction timestamp derive from it.
@@ -189,7 +189,7 @@ class TradingBot(Domain):
 
     @staticmethod
     def _scenario_value(config: Mapping[str, Any], key: str) -> Any:
-        return config[key] if key in config else copy.deepcopy(DEFAULT_STATE[key])
+        return config[key] if key in config else fresh(DEFAULT_STATE[key], constant=True)
 
     # --------------------------------------------------------------------------------------------------------
     # Helpers

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.domains.travel_data import (
     AIRPORTS,
     BUDGET_FISCAL_YEAR,
@@ -118,19 +118,17 @@ class TravelAPI(Domain):
         bookings after the config's own, without replacing entries with the same id.
         """
         self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
-        self.credit_card_list = copy.deepcopy(config.get("credit_card_list", {}))
-        self.booking_record = copy.deepcopy(config.get("booking_record", {}))
+        self.credit_card_list = fresh(config.get("credit_card_list", {}))
+        self.booking_record = fresh(config.get("booking_record", {}))
         for field in _SCALAR_FIELDS:
-            setattr(self, field, copy.deepcopy(config.get(field)))
+            setattr(self, field, fresh(config.get(field)))
         self.long_context = long_context
         if long_context:
             cards, bookings = _long_context()
-            for card_id, card in cards.items():
-                if card_id not in self.credit_card_list:
-                    self.credit_card_list[card_id] = copy.deepcopy(card)
-            for booking_id, booking in bookings.items():
-                if booking_id not in self.booking_record:
-                    self.booking_record[booking_id] = copy.deepcopy(booking)
+            for card_id, card in fresh(cards, constant=True).items():
+                self.credit_card_list.setdefault(card_id, card)
+            for booking_id, booking in fresh(bookings, constant=True).items():
+                self.booking_record.setdefault(booking_id, booking)
 
     # --------------------------------------------------------------------------------------------------------
     # Checks shared by the tools

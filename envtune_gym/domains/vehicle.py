@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any, Literal, NamedTuple
 
-from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.base import Domain, ToolError, fresh
 from envtune_gym.tools import tool
 
 #: BFCL's default RNG seed (a config may set ``random_seed``).
@@ -208,7 +208,7 @@ class VehicleControlAPI(Domain):
         BFCL quirks: ``remainingUnlockedDoors`` is always 4 minus the number of locked doors, whatever the config
         says and however many doors it lists; ``random_seed`` seeds the RNG (141053 by default).
         """
-        config = copy.deepcopy(dict(config))  # nothing in the state is shared with the caller's config
+        config = fresh(dict(config))  # nothing in the state is shared with the caller's config
         self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
         doors = config.get("doorStatus", dict.fromkeys(DOORS, "unlocked"))
         if not isinstance(doors, dict):

@@ -101,7 +101,9 @@ class ToolUseEnv(gym.Env[str, str]):
         observation_format: str = "tagged",
         render_mode: str | None = None,
     ) -> None:
-        self.tasks: tuple[Task, ...] = resolve_tasks(tasks, category=category, task_source=task_source, split=split)
+        self.tasks: tuple[Task, ...] = resolve_tasks(
+            tasks, category=category, task_source=task_source, split=split
+        )
         self._task_index = {task.id: task for task in self.tasks}
         if len(self._task_index) != len(self.tasks):
             raise ValueError("task ids must be unique")
@@ -367,7 +369,9 @@ class ToolUseEnv(gym.Env[str, str]):
         episode = self._require_episode()
         message = episode.task.turns[turn]
         if revealed:
-            message = f"{self._reveal_text(episode, revealed)}\n{REVEAL_MESSAGE}" + (f"\n{message}" if message else "")
+            message = f"{self._reveal_text(episode, revealed)}\n{REVEAL_MESSAGE}" + (
+                f"\n{message}" if message else ""
+            )
         return self._fit(message)
 
     def _reveal_text(self, episode: _Episode, revealed: list[str]) -> str:

@@ -38,7 +38,11 @@ def resolve_tasks(
         raise ValueError(f"task_source must be 'bundled' or 'bfcl', got {task_source!r}")
     categories = _categories(category)
     if isinstance(tasks, str) and (tasks == BFCL_SET or task_source == "bfcl"):
-        domains = None if tasks == BFCL_SET else sorted({name for task in load_bundled(tasks) for name in task.domains})
+        domains = (
+            None
+            if tasks == BFCL_SET
+            else sorted({name for task in load_bundled(tasks) for name in task.domains})
+        )
         selected = load_bfcl_tasks(categories, domains=domains, split=split)
         if not selected and domains is not None:
             raise ValueError(
@@ -47,7 +51,9 @@ def resolve_tasks(
             )
     else:
         if split is not None:
-            raise ValueError("split selects among BFCL's tasks: use it with tasks='bfcl' or task_source='bfcl'")
+            raise ValueError(
+                "split selects among BFCL's tasks: use it with tasks='bfcl' or task_source='bfcl'"
+            )
         selected = load_bundled(tasks) if isinstance(tasks, str) else tuple(tasks)
         if categories is not None:
             selected = tuple(task for task in selected if task.category in categories)
