@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -279,7 +278,7 @@ class MessageAPI(Domain):
         # BFCL quirk: the whole inbox is shown, whoever was logged in when a message was sent.
         for index, entry in enumerate(self.inbox):
             receiver, message = self._first("view_messages_sent", index, entry)
-            grouped.setdefault(receiver, []).append(copy.deepcopy(message))
+            grouped.setdefault(receiver, []).append(fresh(message))
         return {"messages": grouped}
 
     @tool

@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -217,7 +216,7 @@ class TwitterAPI(Domain):
         }
         self.tweets[self.tweet_counter] = tweet  # BFCL quirk: a counter behind the ids overwrites a tweet
         self.tweet_counter += 1
-        return copy.deepcopy(tweet)
+        return fresh(tweet)
 
     @tool
     def retweet(self, tweet_id: int) -> dict[str, str]:
@@ -337,7 +336,7 @@ class TwitterAPI(Domain):
         Returns:
             The tweet: id, username, content, tags and mentions.
         """
-        return copy.deepcopy(self._tweet("get_tweet", tweet_id))
+        return fresh(self._tweet("get_tweet", tweet_id))
 
     @tool
     def get_user_tweets(self, username: str) -> list[Tweet]:
@@ -349,7 +348,7 @@ class TwitterAPI(Domain):
         Returns:
             The user's tweets, each with id, username, content, tags and mentions.
         """
-        return copy.deepcopy(self._by_user("get_user_tweets", username))
+        return fresh(self._by_user("get_user_tweets", username))
 
     @tool
     def search_tweets(self, keyword: str) -> list[Tweet]:
@@ -372,7 +371,7 @@ class TwitterAPI(Domain):
                 _lower("search_tweets", key, tag) for tag in _field("search_tweets", key, tweet, "tags")
             ]:
                 found.append(tweet)
-        return copy.deepcopy(found)
+        return fresh(found)
 
     @tool
     def get_tweet_comments(self, tweet_id: int) -> list[dict[str, Any]]:
@@ -385,7 +384,7 @@ class TwitterAPI(Domain):
             The comments, each with username and content.
         """
         self._tweet("get_tweet_comments", tweet_id)
-        return copy.deepcopy(self.comments.get(tweet_id, []))
+        return fresh(self.comments.get(tweet_id, []))
 
     @tool
     def get_user_stats(self, username: str) -> dict[str, int]:

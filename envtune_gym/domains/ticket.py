@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,7 +74,7 @@ class TicketAPI(Domain):
             raise ValueError("TicketAPI config: 'ticket_counter' must be an integer")
         self.ticket_queue = fresh(queue)  # never share a ticket with the caller's config
         self.ticket_counter = counter
-        self.current_user = copy.deepcopy(config.get("current_user", None))
+        self.current_user = fresh(config.get("current_user", None))
 
     # --------------------------------------------------------------------------------------------------------
     # Lookups and checks
@@ -186,7 +185,7 @@ class TicketAPI(Domain):
             priority: The priority of the ticket.
             created_by: The username of the ticket's creator.
         """
-        return copy.deepcopy(self._find("get_ticket", ticket_id))  # every field, as stored
+        return fresh(self._find("get_ticket", ticket_id))  # every field, as stored
 
     @tool
     def close_ticket(self, ticket_id: Any) -> dict[str, str]:
@@ -255,7 +254,7 @@ class TicketAPI(Domain):
         self._check_text("edit_ticket", **{str(key): value for key, value in updates.items()})
         for key, value in updates.items():
             if value is not None:  # BFCL quirk: no type or range checks (a priority of 9 or 'High' is kept)
-                ticket[key] = copy.deepcopy(value)
+                ticket[key] = fresh(value)
         return {"status": f"Ticket {ticket_id} has been updated successfully."}
 
     # --------------------------------------------------------------------------------------------------------
@@ -330,4 +329,4 @@ class TicketAPI(Domain):
                         f"cannot be filtered by status. Call get_user_tickets() without a status instead."
                     )
             mine = [ticket for ticket in mine if ticket["status"].lower() == status.lower()]
-        return copy.deepcopy(mine)  # BFCL quirk: a list, shown as its Python repr
+        return fresh(mine)  # BFCL quirk: a list, shown as its Python repr

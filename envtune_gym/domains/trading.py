@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import random
@@ -271,7 +270,7 @@ class TradingBot(Domain):
         self._require_stock("get_stock_info", symbol)
         stock = self.stocks[symbol]
         if not self.long_context:
-            return copy.deepcopy(stock)
+            return fresh(stock)
         if not isinstance(stock, dict):
             raise ToolError(f"get_stock_info: the data of {_quote(symbol)} is not readable.")
         padding = _long_context()  # BFCL quirk: long context swaps the averages for 2000-value series
@@ -343,7 +342,7 @@ class TradingBot(Domain):
         """
         order = self._order("get_order_details", order_id)
         if not self.long_context:
-            return copy.deepcopy(order)  # whatever is stored: orders loaded from scenarios lack fields
+            return fresh(order)  # whatever is stored: orders loaded from scenarios lack fields
         if not isinstance(order, dict) or "symbol" not in order:
             raise ToolError(
                 f"get_order_details: order {_quote(order_id)} names no stock, so it has no details."
@@ -478,7 +477,7 @@ class TradingBot(Domain):
             binding_card: The card number bound to the account.
         """
         self._require_login("get_account_info", "view the account information")
-        return copy.deepcopy(self.account_info)
+        return fresh(self.account_info)
 
     @tool
     def fund_account(self, amount: float) -> dict[str, Any]:

@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import datetime
 import functools
 import json
@@ -321,7 +320,7 @@ class TravelAPI(Domain):
         card = self._card("get_credit_card_balance", card_id)
         if "balance" not in card:  # BFCL raises here
             raise ToolError(f"get_credit_card_balance: the card {quote(card_id)} has no balance on record.")
-        return {"card_balance": copy.deepcopy(card["balance"])}
+        return {"card_balance": fresh(card["balance"])}
 
     @tool
     def get_all_credit_cards(self) -> dict[str, dict[str, Any]]:
@@ -331,7 +330,7 @@ class TravelAPI(Domain):
             credit_card_list: The registered credit cards by card id, each with its card number, expiration
                 date, cardholder name, card verification number and balance.
         """
-        return {"credit_card_list": copy.deepcopy(self.credit_card_list)}
+        return {"credit_card_list": fresh(self.credit_card_list)}
 
     # --------------------------------------------------------------------------------------------------------
     # Flights
@@ -446,7 +445,7 @@ class TravelAPI(Domain):
             "transaction_id": transaction_id,
         }
         # BFCL quirk: the history is empty, except in long context, where it is every booking.
-        history = copy.deepcopy(self.booking_record) if self.long_context else {}
+        history = fresh(self.booking_record) if self.long_context else {}
         return {
             "booking_id": booking_id,
             "transaction_id": transaction_id,
@@ -480,7 +479,7 @@ class TravelAPI(Domain):
                 f"{', '.join(missing)}). get_booking_history shows what is on record for it."
             )
         invoice = {"booking_id": booking_id, **{field: booking[field] for field in _INVOICE_FIELDS}}
-        return {"invoice": copy.deepcopy(invoice)}
+        return {"invoice": fresh(invoice)}
 
     @tool
     def get_booking_history(self, access_token: str) -> dict[str, dict[str, Any]]:
@@ -493,7 +492,7 @@ class TravelAPI(Domain):
             booking_history: The bookings by booking id, each with its details.
         """
         self._check_token("get_booking_history", access_token)
-        return {"booking_history": copy.deepcopy(self.booking_record)}
+        return {"booking_history": fresh(self.booking_record)}
 
     @tool
     def cancel_booking(self, access_token: str, booking_id: str) -> dict[str, bool]:

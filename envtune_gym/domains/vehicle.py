@@ -368,7 +368,7 @@ class VehicleControlAPI(Domain):
         """Get the outside temperature, in degrees Celsius."""
         temperature = self._random.uniform(-10.0, 40.0)
         if self.long_context:  # BFCL quirk: 15 days of weather come first (a fresh copy here, never shared)
-            return {**copy.deepcopy(_long_context().weather), "outsideTemperature": temperature}
+            return {**fresh(_long_context().weather), "outsideTemperature": temperature}
         return {"outsideTemperature": temperature}
 
     @tool
