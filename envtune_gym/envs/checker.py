@@ -53,17 +53,20 @@ def check_turn(
     checked: bool,
     made_call: bool,
     agent: Mapping[str, Domain],
-    shadow: Mapping[str, Domain],
+    shadow: Mapping[str, Domain] | None,
     agent_results: Sequence[str],
     expected_results: Sequence[str],
 ) -> TurnResult:
-    """The verdict on one turn; the shadow must already have run the turn's ground truth."""
+    """The verdict on one turn; the shadow must already have run the turn's ground truth.
+
+    ``shadow=None`` means the states are known to be equal (the agent made exactly the ground-truth calls).
+    """
     if not checked:
         return TurnResult(
             turn=turn, checked=False, passed=True, made_call=made_call, state_match=True, results_match=True,
             missing_results=[], state_diff={}, error_type=None,
         )  # fmt: skip
-    state_match = states_equal(agent, shadow)
+    state_match = shadow is None or states_equal(agent, shadow)
     missing = missing_results(expected_results, agent_results)
     if not made_call:
         error_type: str | None = "empty_turn_model_response"
@@ -81,7 +84,7 @@ def check_turn(
         state_match=state_match,
         results_match=not missing,
         missing_results=[_truncate(item) for item in missing],
-        state_diff={} if state_match else state_diff(agent, shadow),
+        state_diff={} if state_match or shadow is None else state_diff(agent, shadow),
         error_type=error_type,
     )
 

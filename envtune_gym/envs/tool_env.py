@@ -25,14 +25,15 @@ from envtune_gym.actions import (
     parse_action,
     parse_python_calls,
 )
-from envtune_gym.domains import Domain, domain_class
+from envtune_gym.domains import Domain
 from envtune_gym.envs.checker import check_turn
+from envtune_gym.envs.shadow import GroundTruthPlan, Shadow, build_domains
 from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
 from envtune_gym.tasks import Category, Task
 from envtune_gym.tasks.bfcl import Split
 from envtune_gym.tasks.sources import TaskSource, resolve_tasks
-from envtune_gym.tools import ToolCallError, ToolRegistry, isolated
+from envtune_gym.tools import ToolCallError, ToolRegistry
 
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
 REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
@@ -43,11 +44,9 @@ class _Episode:
     """Everything that changes during an episode; a deep copy of it is a complete snapshot."""
 
     task: Task
-    ground_truth: list[list[tuple[str, dict[str, Any]]]]
     domains: dict[str, Domain]
-    shadow: dict[str, Domain]
     tools: ToolRegistry
-    shadow_tools: ToolRegistry
+    shadow: Shadow
     available: frozenset[str]
     turn: int = 0
     steps_in_turn: int = 0
@@ -124,7 +123,7 @@ class ToolUseEnv(gym.Env[str, str]):
         self.action_space = UnicodeText(self.action_limits.max_length)
         self.observation_space = UnicodeText(max_observation_length)
         self._episode: _Episode | None = None
-        self._ground_truth_cache: dict[str, list[list[tuple[str, dict[str, Any]]]]] = {}
+        self._ground_truth_cache: dict[str, GroundTruthPlan] = {}
         self._schema_cache: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._config_cache: dict[str, bytes] = {}
         self._reveal_cache: dict[tuple[str, ...], str] = {}
@@ -140,17 +139,14 @@ class ToolUseEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         task = self._choose_task(options or {})
         configs = self._config_blob(task)
-        domains = _build_domains(task, configs)
-        shadow = _build_domains(task, configs)
-        shadow_tools = ToolRegistry(shadow.values())
+        domains = build_domains(task, configs)
+        tools = ToolRegistry(domains.values())
         episode = _Episode(
             task=task,
-            ground_truth=self._ground_truth(task, shadow_tools),
             domains=domains,
-            shadow=shadow,
-            tools=ToolRegistry(domains.values()),
-            shadow_tools=shadow_tools,
-            available=frozenset(shadow_tools.names) - task.hidden_tools_at(0),
+            tools=tools,
+            shadow=Shadow(task, self._ground_truth(task, tools), configs),
+            available=frozenset(tools.names) - task.hidden_tools_at(0),
         )
         self._episode = episode
         self._rendered_upto = 0
@@ -263,11 +259,12 @@ class ToolUseEnv(gym.Env[str, str]):
             self._config_cache[task.id] = blob
         return blob
 
-    def _ground_truth(self, task: Task, tools: ToolRegistry) -> list[list[tuple[str, dict[str, Any]]]]:
+    def _ground_truth(self, task: Task, tools: ToolRegistry) -> GroundTruthPlan:
+        """The task's ground truth parsed, bound and validated (once per task of this env's set)."""
         cached = self._ground_truth_cache.get(task.id)
         if cached is not None and self._task_index.get(task.id) is task:
             return cached
-        parsed = []
+        turns = []
         for turn, calls in enumerate(task.ground_truth):
             turn_calls = []
             for source in calls:
@@ -279,16 +276,18 @@ class ToolUseEnv(gym.Env[str, str]):
                     raise ValueError(
                         f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}"
                     ) from exc
-            parsed.append(turn_calls)
+            turns.append(turn_calls)
+        plan = GroundTruthPlan.from_turns(turns)
         if self._task_index.get(task.id) is task:
-            self._ground_truth_cache[task.id] = parsed
-        return parsed
+            self._ground_truth_cache[task.id] = plan
+        return plan
 
     def _run_calls(self, episode: _Episode, calls: Sequence[ToolCall]) -> list[CallRecord]:
         records: list[CallRecord] = []
         for call in calls:
             episode.made_call = True
             arguments, outcome = episode.tools.call(call.name, call.args, call.kwargs, episode.available)
+            episode.shadow.observe(call.name, arguments, failed=outcome.error is not None)
             records.append(
                 CallRecord(name=call.name, arguments=arguments, result=outcome.result, error=outcome.error)
             )
@@ -349,16 +348,13 @@ class ToolUseEnv(gym.Env[str, str]):
 
     def _check_current_turn(self) -> TurnResult:
         episode = self._require_episode()
-        expected = [
-            episode.shadow_tools.run(name, isolated(arguments)).result
-            for name, arguments in episode.ground_truth[episode.turn]
-        ]
+        expected, in_sync = episode.shadow.expected_results(episode.turn, episode.agent_results)
         result = check_turn(
             episode.turn,
-            checked=bool(episode.ground_truth[episode.turn]),
+            checked=bool(episode.task.ground_truth[episode.turn]),
             made_call=episode.made_call,
             agent=episode.domains,
-            shadow=episode.shadow,
+            shadow=None if in_sync else episode.shadow.domains,
             agent_results=episode.agent_results,
             expected_results=expected,
         )
@@ -445,18 +441,6 @@ class ToolUseEnv(gym.Env[str, str]):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _build_domains(task: Task, configs: bytes) -> dict[str, Domain]:
-    """Fresh domains loaded from a private copy of the task's initial config (BFCL deep-copies it too)."""
-    private = pickle.loads(configs)  # a deep copy of plain data, several times faster than copy.deepcopy
-    domains = {}
-    for name in task.domains:
-        domain = domain_class(name)()
-        if not domain.stateless:
-            domain.load_scenario(private.get(name, {}), long_context=task.uses_long_context)
-        domains[name] = domain
-    return domains
 
 
 def _rejected(message: str) -> ParsedAction:

@@ -1,0 +1,106 @@
+"""The ground-truth side of the turn check: a shadow copy of the domains that replays the task's ground truth.
+
+BFCL runs the ground truth on separate instances after the model's calls of each turn, then compares. The shadow
+does the same, lazily: while the agent has made exactly the ground-truth calls, in order and without errors, its
+domains are in the very state the shadow would reach (the domains are deterministic: same start, same calls, same
+state, RNG included), and its results are the ground truth's. So the shadow is only built, and caught up, once the
+agent's calls diverge from the ground truth; a trajectory that follows the ground truth costs one execution, not
+two. Either way the verdict is the same as running both sides (tests/conformance/test_bfcl_env.py checks this
+against BFCL's own checker).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envtune_gym.domains import Domain, domain_class
+from envtune_gym.tasks import Task
+from envtune_gym.tools import ToolRegistry, isolated
+
+BoundCall = tuple[str, dict[str, Any]]
+
+
+def call_key(name: str, arguments: dict[str, Any]) -> str:
+    """A strict identity of a call: ``1``, ``1.0`` and ``True`` differ, keyword order does not."""
+    return repr((name, sorted(arguments.items())))
+
+
+@dataclass(frozen=True)
+class GroundTruthPlan:
+    """A task's ground truth, parsed, bound and validated once: per-turn calls, strict keys and flat bounds."""
+
+    calls: tuple[tuple[BoundCall, ...], ...]
+    keys: tuple[str, ...]
+    bounds: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def from_turns(cls, turns: Sequence[Sequence[BoundCall]]) -> GroundTruthPlan:
+        keys, bounds = [], []
+        for calls in turns:
+            start = len(keys)
+            keys.extend(call_key(name, arguments) for name, arguments in calls)
+            bounds.append((start, len(keys)))
+        return cls(tuple(tuple(calls) for calls in turns), tuple(keys), tuple(bounds))
+
+
+class Shadow:
+    """Replays the ground truth for the checker; built on first need (see the module docstring)."""
+
+    def __init__(self, task: Task, plan: GroundTruthPlan, configs: bytes) -> None:
+        self.task = task
+        self.plan = plan
+        self._configs = configs
+        self.domains: dict[str, Domain] | None = None
+        self._tools: ToolRegistry | None = None
+        self._applied = 0  # ground-truth calls the shadow domains have run (flat index)
+        self._matched = 0  # ground-truth calls the agent has made, in order, while in sync
+        self.in_sync = True
+
+    def observe(self, name: str, arguments: dict[str, Any], failed: bool) -> None:
+        """Record one agent call; any call other than the next ground-truth call, or a failed one, ends the sync."""
+        if not self.in_sync:
+            return
+        keys = self.plan.keys
+        if not failed and self._matched < len(keys) and keys[self._matched] == call_key(name, arguments):
+            self._matched += 1
+        else:
+            self.in_sync = False
+
+    def expected_results(self, turn: int, agent_results: Sequence[str]) -> tuple[list[str], bool]:
+        """The turn's ground-truth results, and whether the agent's state is known to equal the shadow's.
+
+        In sync at the turn's end, the agent made exactly the calls of turns ``0..turn``: its results for this turn
+        are the ground truth's and its state is the shadow's. Otherwise the shadow catches up and runs the turn.
+        """
+        start, end = self.plan.bounds[turn]
+        if self.in_sync and self._matched == end:
+            return list(agent_results[start:end]), True
+        self.in_sync = False
+        flat = [call for calls in self.plan.calls for call in calls]
+        tools = self._ensure_built()
+        for name, arguments in flat[self._applied : start]:  # turns the agent matched: run them now
+            tools.run(name, isolated(arguments))
+        expected = [tools.run(name, isolated(arguments)).result for name, arguments in flat[start:end]]
+        self._applied = end
+        return expected, False
+
+    def _ensure_built(self) -> ToolRegistry:
+        if self._tools is None:
+            self.domains = build_domains(self.task, self._configs)
+            self._tools = ToolRegistry(self.domains.values())
+        return self._tools
+
+
+def build_domains(task: Task, configs: bytes) -> dict[str, Domain]:
+    """Fresh domains for ``task``, loaded from a private copy of its pickled initial config (BFCL deep-copies too)."""
+    private = pickle.loads(configs)  # a deep copy of plain data, several times faster than copy.deepcopy
+    domains = {}
+    for name in task.domains:
+        domain = domain_class(name)()
+        if not domain.stateless:
+            domain.load_scenario(private.get(name, {}), long_context=task.uses_long_context)
+        domains[name] = domain
+    return domains
