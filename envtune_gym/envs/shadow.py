@@ -23,27 +23,38 @@ from envtune_gym.tools import ToolRegistry, isolated
 BoundCall = tuple[str, dict[str, Any]]
 
 
-def call_key(name: str, arguments: dict[str, Any]) -> str:
-    """A strict identity of a call: ``1``, ``1.0`` and ``True`` differ, keyword order does not."""
-    return repr((name, sorted(arguments.items())))
+def same_value(left: Any, right: Any) -> bool:
+    """Equal and of the same types all the way down (``1``, ``1.0`` and ``True`` differ, as their results may)."""
+    return left == right and _same_types(left, right)
+
+
+def _same_types(left: Any, right: Any) -> bool:
+    if type(left) is not type(right):
+        return False
+    if type(left) is dict:
+        return all(_same_types(value, right[key]) for key, value in left.items())
+    if type(left) is list:
+        return all(map(_same_types, left, right))
+    return True
 
 
 @dataclass(frozen=True)
 class GroundTruthPlan:
-    """A task's ground truth, parsed, bound and validated once: per-turn calls, strict keys and flat bounds."""
+    """A task's ground truth, parsed, bound and validated once: per turn, flattened, and each turn's bounds."""
 
     calls: tuple[tuple[BoundCall, ...], ...]
-    keys: tuple[str, ...]
+    flat: tuple[BoundCall, ...]
     bounds: tuple[tuple[int, int], ...]
 
     @classmethod
     def from_turns(cls, turns: Sequence[Sequence[BoundCall]]) -> GroundTruthPlan:
-        keys, bounds = [], []
+        flat: list[BoundCall] = []
+        bounds = []
         for calls in turns:
-            start = len(keys)
-            keys.extend(call_key(name, arguments) for name, arguments in calls)
-            bounds.append((start, len(keys)))
-        return cls(tuple(tuple(calls) for calls in turns), tuple(keys), tuple(bounds))
+            start = len(flat)
+            flat.extend(calls)
+            bounds.append((start, len(flat)))
+        return cls(tuple(tuple(calls) for calls in turns), tuple(flat), tuple(bounds))
 
 
 class Shadow:
@@ -63,11 +74,12 @@ class Shadow:
         """Record one agent call; any call other than the next ground-truth call, or a failed one, ends the sync."""
         if not self.in_sync:
             return
-        keys = self.plan.keys
-        if not failed and self._matched < len(keys) and keys[self._matched] == call_key(name, arguments):
-            self._matched += 1
-        else:
-            self.in_sync = False
+        flat = self.plan.flat
+        if not failed and self._matched < len(flat) and flat[self._matched][0] == name:
+            if same_value(flat[self._matched][1], arguments):
+                self._matched += 1
+                return
+        self.in_sync = False
 
     def expected_results(self, turn: int, agent_results: Sequence[str]) -> tuple[list[str], bool]:
         """The turn's ground-truth results, and whether the agent's state is known to equal the shadow's.
@@ -79,7 +91,7 @@ class Shadow:
         if self.in_sync and self._matched == end:
             return list(agent_results[start:end]), True
         self.in_sync = False
-        flat = [call for calls in self.plan.calls for call in calls]
+        flat = self.plan.flat
         tools = self._ensure_built()
         for name, arguments in flat[self._applied : start]:  # turns the agent matched: run them now
             tools.run(name, isolated(arguments))

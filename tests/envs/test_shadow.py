@@ -8,7 +8,7 @@ import pytest
 
 from envtune_gym.agents.oracle import TURN_DONE
 from envtune_gym.envs import ToolUseEnv
-from envtune_gym.envs.shadow import GroundTruthPlan, call_key
+from envtune_gym.envs.shadow import GroundTruthPlan, same_value
 from envtune_gym.tasks.bundled import load_bundled
 
 TASKS = [task for name in ("filesystem", "trading", "travel", "messaging") for task in load_bundled(name)]
@@ -74,8 +74,9 @@ def test_the_shadow_is_built_only_when_the_agent_diverges():
     assert env._episode.shadow.domains is not None and not env._episode.shadow.in_sync
 
 
-def test_call_keys_are_strict_about_types_but_not_keyword_order():
-    assert call_key("f", {"a": 1, "b": "x"}) == call_key("f", {"b": "x", "a": 1})
-    assert call_key("f", {"a": 1}) != call_key("f", {"a": 1.0}) != call_key("f", {"a": True})
+def test_call_matching_is_strict_about_types_but_not_keyword_order():
+    assert same_value({"a": 1, "b": ["x", {"c": None}]}, {"b": ["x", {"c": None}], "a": 1})
+    assert not same_value({"a": 1}, {"a": 1.0}) and not same_value({"a": 1}, {"a": True})
+    assert not same_value({"a": [1, 2]}, {"a": [1, 2.0]}) and not same_value({"a": [1]}, {"a": [1, 1]})
     plan = GroundTruthPlan.from_turns([[("f", {"a": 1})], [], [("g", {}), ("h", {})]])
-    assert plan.bounds == ((0, 1), (1, 1), (1, 3)) and len(plan.keys) == 3
+    assert plan.bounds == ((0, 1), (1, 1), (1, 3)) and len(plan.flat) == 3
