@@ -65,6 +65,11 @@ class TurnResult(TypedDict):
     #: Why the turn failed, in BFCL's terms: ``empty_turn_model_response``, ``instance_state_mismatch``,
     #: ``execution_response_mismatch``; ``None`` when it passed or was not checked.
     error_type: str | None
+    #: Compared attributes (public attributes of the stateful domains) and how many matched: partial credit.
+    state_attributes: int
+    state_attributes_matched: int
+    #: How many ground-truth results the turn has (``len(missing_results)`` of them were not produced).
+    expected_results: int
 
 
 class _AlwaysInfo(TypedDict):
@@ -76,6 +81,8 @@ class _AlwaysInfo(TypedDict):
     #: Index of the current user turn (the one the observation belongs to).
     turn: int
     num_turns: int
+    #: Turns with ground truth, the ones that get a verdict (BFCL skips the others).
+    num_checked_turns: int
     #: Steps taken in the current turn that did not end it (the budget is ``max_steps_per_turn``).
     step_in_turn: int
     #: OpenAI-format schemas of the tools available now (held-out tools appear at their turn).

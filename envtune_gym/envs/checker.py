@@ -37,14 +37,28 @@ def missing_results(expected: Sequence[str], produced: Sequence[str]) -> list[st
 
 def states_equal(agent: Mapping[str, Domain], shadow: Mapping[str, Domain]) -> bool:
     """BFCL's state check: every public attribute of each shadow domain equals the agent's (Python ``==``)."""
-    for name, expected in shadow.items():
-        if expected.stateless:
+    matched, total = attributes_matched(agent, shadow)
+    return matched == total
+
+
+def attributes_matched(agent: Mapping[str, Domain], shadow: Mapping[str, Domain] | None) -> tuple[int, int]:
+    """How many compared attributes (public attributes of the stateful domains) match, and how many there are.
+
+    ``shadow=None`` means the states are known to be equal: every attribute of the agent's domains matches.
+    """
+    matched = total = 0
+    for name, domain in agent.items():
+        if domain.stateless:
             continue
-        actual_state = agent[name].state()
-        for attr, value in expected.state().items():
-            if actual_state.get(attr, _MISSING) != value:
-                return False
-    return True
+        if shadow is None:
+            count = len(domain.state())
+            matched, total = matched + count, total + count
+            continue
+        actual_state = domain.state()
+        for attr, value in shadow[name].state().items():
+            total += 1
+            matched += actual_state.get(attr, _MISSING) == value
+    return matched, total
 
 
 def check_turn(
@@ -64,9 +78,11 @@ def check_turn(
     if not checked:
         return TurnResult(
             turn=turn, checked=False, passed=True, made_call=made_call, state_match=True, results_match=True,
-            missing_results=[], state_diff={}, error_type=None,
+            missing_results=[], state_diff={}, error_type=None, state_attributes=0, state_attributes_matched=0,
+            expected_results=0,
         )  # fmt: skip
-    state_match = shadow is None or states_equal(agent, shadow)
+    matched, total = attributes_matched(agent, shadow)
+    state_match = matched == total
     missing = missing_results(expected_results, agent_results)
     if not made_call:
         error_type: str | None = "empty_turn_model_response"
@@ -86,6 +102,9 @@ def check_turn(
         missing_results=[_truncate(item) for item in missing],
         state_diff={} if state_match or shadow is None else state_diff(agent, shadow),
         error_type=error_type,
+        state_attributes=total,
+        state_attributes_matched=matched,
+        expected_results=len(expected_results),
     )
 
 

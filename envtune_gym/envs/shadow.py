@@ -45,6 +45,8 @@ class GroundTruthPlan:
     calls: tuple[tuple[BoundCall, ...], ...]
     flat: tuple[BoundCall, ...]
     bounds: tuple[tuple[int, int], ...]
+    #: Turns with ground truth: the ones the checker gives a verdict.
+    num_checked_turns: int
 
     @classmethod
     def from_turns(cls, turns: Sequence[Sequence[BoundCall]]) -> GroundTruthPlan:
@@ -54,7 +56,8 @@ class GroundTruthPlan:
             start = len(flat)
             flat.extend(calls)
             bounds.append((start, len(flat)))
-        return cls(tuple(tuple(calls) for calls in turns), tuple(flat), tuple(bounds))
+        checked = sum(1 for start, end in bounds if end > start)
+        return cls(tuple(tuple(calls) for calls in turns), tuple(flat), tuple(bounds), checked)
 
 
 class Shadow:

@@ -414,6 +414,7 @@ class ToolUseEnv(gym.Env[str, str]):
             "domains": list(task.domains),
             "turn": episode.turn if episode.turn < num_turns else num_turns - 1,
             "num_turns": num_turns,
+            "num_checked_turns": episode.shadow.plan.num_checked_turns,
             "step_in_turn": episode.steps_in_turn,
             "tools": self._schemas(episode),
             "new_tools": new_tools or [],

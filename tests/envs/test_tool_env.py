@@ -115,6 +115,7 @@ def test_info_has_the_documented_keys_on_reset_and_every_step_and_is_json():
         json.dumps(info)
     assert ["turn_result" in info for info in infos] == [False, False, True, False, True]
     assert ["success" in info for info in infos] == [False, False, False, False, True]
+    assert all(info["num_checked_turns"] == 2 for info in infos)
     env.reset(seed=0)
     assert env.step("[ls(")[4]["action_error"]["category"] == "format"
 
@@ -171,7 +172,8 @@ def test_a_missing_read_call_fails_the_result_check():
     result = info["turn_result"]
     assert result["state_match"] and not result["results_match"]
     assert result["error_type"] == "execution_response_mismatch"
-    assert result["missing_results"] == ['{"file_content": "x\\ny"}']
+    assert result["missing_results"] == ['{"file_content": "x\\ny"}'] and result["expected_results"] == 2
+    assert result["state_attributes_matched"] == result["state_attributes"] == 2
 
 
 def test_an_extra_state_change_fails_the_state_check_with_a_diff():
@@ -182,6 +184,9 @@ def test_an_extra_state_change_fails_the_state_check_with_a_diff():
     result = outcomes[-1][4]["turn_result"]
     assert result["error_type"] == "instance_state_mismatch"
     assert any("extra.txt" in path for path in result["state_diff"]), result["state_diff"]
+    # partial credit: the tree differs, long_context matches; both ground-truth results were produced
+    assert (result["state_attributes_matched"], result["state_attributes"]) == (1, 2)
+    assert result["expected_results"] == 2 and result["missing_results"] == []
 
 
 def test_failed_turn_means_no_success_even_if_later_turns_pass():
