@@ -7,7 +7,11 @@ in results or state are kept on purpose, and marked ``BFCL quirk`` where they ar
 
 Deliberate differences: BFCL's error texts and its crashes (echo into a directory, cp onto an existing name)
 become our own ToolError messages; moving or copying a directory into itself (which in BFCL builds a cycle or
-loses the directory) is refused; names, echo content and find's walk are bounded (see the constants below).
+loses the directory) is refused; names, echo content and find's walk are bounded (see the constants below,
+and ``MAX_NAME_CHARS``).
+
+The tree (:class:`File`, :class:`Directory`), the name limits and the helpers that need no FileSystem live in
+:mod:`envtune_gym.domains.filesystem_tree`; the tree classes and the name limits are re-exported here.
 
 Example:
     >>> fs = FileSystem()
@@ -19,146 +23,42 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterator, Mapping
-from importlib import resources
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.filesystem_tree import (
+    INVALID_NAME_CHARS,
+    MAX_NAME_CHARS,
+    Directory,
+    Entry,
+    File,
+    build_tree,
+    check_name,
+    dir_path,
+    kind,
+    long_context_padding,
+    quote,
+    reaches,
+    relocated,
+    resolve_dir,
+    tree_size,
+)
 from envtune_gym.tools import tool
 
-#: Longest name mkdir, touch, mv and cp will create.
-MAX_NAME_CHARS = 255
+__all__ = ["INVALID_NAME_CHARS", "MAX_CONTENT_CHARS", "MAX_FIND_CHARS", "MAX_FIND_ENTRIES", "MAX_NAME_CHARS"]
+__all__ += ["Directory", "Entry", "File", "FileSystem"]
+
 #: Longest content echo accepts.
 MAX_CONTENT_CHARS = 1_000_000
 #: Most entries one find may visit, and most characters of paths it may build (copies share subtrees, so a
 #: tree made with few calls can still be huge to walk).
 MAX_FIND_ENTRIES = 100_000
 MAX_FIND_CHARS = 2_000_000
-#: Characters a name may not contain (BFCL's rule, checked by mkdir, touch, echo and cat).
-INVALID_NAME_CHARS = '|/\\?%*:"><'
 #: How many names an error message lists before it says "and N more".
 _LISTED_NAMES = 20
-
-
-class File:
-    """A file: a name and text content. Two files are equal when name and content are (BFCL's rule)."""
-
-    def __init__(self, name: str, content: str = "") -> None:
-        self.name = name
-        self.content = content
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, File) and self.name == other.name and self.content == other.content
-
-    def __repr__(self) -> str:
-        return f"File({self.name!r}, {len(self.content)} chars)"
-
-    def to_jsonable(self) -> str:
-        """The file as state diffs show it: its content."""
-        return self.content
-
-
-class Directory:
-    """A directory: a name, a parent link and an insertion-ordered map of entries.
-
-    Two directories are equal when their names are and their entries are, recursively, whatever the order of
-    entries; parent links are ignored (BFCL's rule). The comparison is iterative, so depth cannot overflow the
-    stack, and pairs already found equal are not compared again (copies share subtrees).
-    """
-
-    def __init__(self, name: str, parent: Directory | None = None) -> None:
-        self.name = name
-        self.parent = parent
-        self.contents: dict[str, File | Directory] = {}
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Directory):
-            return False
-        pending: list[tuple[Directory, Directory]] = [(self, other)]
-        done: set[tuple[int, int]] = set()
-        while pending:
-            left, right = pending.pop()
-            if (id(left), id(right)) in done:
-                continue
-            done.add((id(left), id(right)))
-            if left.name != right.name or left.contents.keys() != right.contents.keys():
-                return False
-            for key, entry in left.contents.items():
-                twin = right.contents[key]
-                if isinstance(entry, Directory) and isinstance(twin, Directory):
-                    pending.append((entry, twin))
-                elif not (isinstance(entry, File) and entry == twin):
-                    return False
-        return True
-
-    def __repr__(self) -> str:
-        return f"Directory({self.name!r}, {len(self.contents)} entries)"
-
-    def to_jsonable(self) -> dict[str, Entry]:
-        """The directory as state diffs show it: its entries by name (the diff walks them, depth-bounded)."""
-        return dict(self.contents)
-
-
-Entry = File | Directory
-
-
-class _LongContext(NamedTuple):
-    extension: str  # appended to every file's content...
-    exempt: frozenset[str]  # ...except files with these names
-    images: tuple[str, ...]  # empty files added to every directory without subdirectories
-
-
-@functools.cache
-def _long_context() -> _LongContext:
-    """BFCL's long-context padding, from the bundled data file (read once, on first use)."""
-    source = resources.files("envtune_gym.domains") / "data" / "long_context_filesystem.json"
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return _LongContext(
-        data["FILE_CONTENT_EXTENSION"],
-        frozenset(data["FILES_TAIL_USED"]),
-        tuple(data["POPULATE_FILE_EXTENSION"]),
-    )
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    """A name for a message: quoted, and cut short if long."""
-    return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
-
-
-def _kind(entry: Entry | type) -> str:
-    return "directory" if entry is Directory or isinstance(entry, Directory) else "file"
-
-
-def _reaches(start: Directory, goal: Directory) -> bool:
-    """Whether ``goal``'s entries are those of ``start`` or of a directory under it.
-
-    Entries maps, not objects, are followed and compared: a moved directory shares its map with the old object.
-    """
-    stack, seen = [start.contents], set()
-    while stack:
-        entries = stack.pop()
-        if entries is goal.contents:
-            return True
-        if id(entries) not in seen:
-            seen.add(id(entries))
-            stack.extend(e.contents for e in entries.values() if isinstance(e, Directory))
-    return False
-
-
-def _relocated(item: Entry, name: str, parent: Directory, share: bool) -> Entry:
-    """The new object BFCL builds when it moves (``share``) or copies ``item``.
-
-    BFCL quirk: a moved directory takes over the very same contents map, and a copied one gets a shallow copy
-    of it, so the children are the same objects and keep their parent link to the original directory: later
-    ``pwd`` and ``cd ..`` from inside follow that stale link, and echo into a copied file changes both copies.
-    """
-    if isinstance(item, File):
-        return File(name, item.content)
-    moved = Directory(name, parent)
-    moved.contents = item.contents if share else dict(item.contents)
-    return moved
+#: The former name of :func:`~envtune_gym.domains.filesystem_tree.long_context_padding` (tests use it).
+_long_context = long_context_padding
 
 
 class FileSystem(Domain):
@@ -191,29 +91,9 @@ class FileSystem(Domain):
             if not config["root"]:
                 raise ValueError("GorillaFileSystem config: 'root' must name one top directory")
             name, top = next(iter(config["root"].items()))
-            self.root = self._load_into(Directory(name), top["contents"])
+            padding = long_context_padding() if long_context else None
+            self.root = build_tree(Directory(name), top["contents"], padding)
         self._current_dir = self.root
-
-    def _load_into(self, directory: Directory, entries: Mapping[str, Any]) -> Directory:
-        padding = _long_context() if self.long_context else None
-        has_subdirectory = False
-        for name, spec in entries.items():
-            if spec["type"] == "directory":
-                has_subdirectory = True
-                directory.contents[name] = self._load_into(Directory(name, directory), spec["contents"])
-            elif spec["type"] == "file":  # other types are ignored, as in BFCL
-                content = spec["content"]
-                if padding and name not in padding.exempt:
-                    content += padding.extension
-                directory.contents[name] = File(name, content)
-        if padding and not has_subdirectory:
-            for name in padding.images:
-                if name in directory.contents:
-                    raise ValueError(
-                        f"GorillaFileSystem config: {name!r} clashes with a long-context image file"
-                    )
-                directory.contents[name] = File(name)
-        return directory
 
     # --------------------------------------------------------------------------------------------------------
     # Copy and pickle without recursion: the tree is flattened into records that refer to each other by index,
@@ -274,19 +154,19 @@ class FileSystem(Domain):
         if entry is None:
             raise self._missing(tool, name, want)
         if want is not None and not isinstance(entry, want):
-            wrong = f"{tool}: {_quote(name)} is a {_kind(entry)}, not a {_kind(want)}."
+            wrong = f"{tool}: {quote(name)} is a {kind(entry)}, not a {kind(want)}."
             raise ToolError(f"{wrong} {self._listing(want)}")
         return entry
 
     def _missing(self, tool: str, name: str, want: type[File] | type[Directory] | None) -> ToolError:
         if "/" in name:
             return ToolError(
-                f"{tool}: {_quote(name)} is a path, but {tool} only takes a name in the current directory. "
+                f"{tool}: {quote(name)} is a path, but {tool} only takes a name in the current directory. "
                 f"cd into the directory first (one level per call), then pass the bare name."
             )
-        what = "file or directory" if want is None else _kind(want)
-        where = f"the current directory ({self._path()})"
-        return ToolError(f"{tool}: no {what} named {_quote(name)} in {where}. {self._listing(want)}")
+        what = "file or directory" if want is None else kind(want)
+        where = f"the current directory ({dir_path(self._current_dir)})"
+        return ToolError(f"{tool}: no {what} named {quote(name)} in {where}. {self._listing(want)}")
 
     def _listing(self, want: type[File] | type[Directory] | None = None) -> str:
         names = [n for n, e in self._current_dir.contents.items() if want is None or isinstance(e, want)]
@@ -294,60 +174,18 @@ class FileSystem(Domain):
         if not names:
             return f"There are no {label.lower()} here; use ls() or find() to look around."
         more = f" and {len(names) - _LISTED_NAMES} more" if len(names) > _LISTED_NAMES else ""
-        return f"{label} here: {', '.join(_quote(n, 40) for n in names[:_LISTED_NAMES])}{more}."
-
-    def _path(self) -> str:
-        # BFCL quirk: the root's own name is part of the path, and stale parent links are followed as they are.
-        names = []
-        node: Directory | None = self._current_dir
-        while node is not None:
-            names.append(node.name)
-            node = node.parent
-        return "/" + "/".join(reversed(names))
-
-    def _resolve(self, path: str) -> Directory | None:
-        """The directory at ``path`` (BFCL's rules), or None.
-
-        ``.`` is the working directory and ``/`` the root; other paths are split on ``/`` and followed from the
-        root if they start with ``/``, else from the working directory. BFCL quirks: ``..`` is not understood,
-        and absolute paths leave out the root's own name (``/docs``, not ``/alex/docs``).
-        """
-        if path == ".":
-            return self._current_dir
-        if path == "/":
-            return self.root
-        node = self.root if path.startswith("/") else self._current_dir
-        for part in path.strip("/").split("/"):
-            child = node if part == "." else node.contents.get(part)
-            if not isinstance(child, Directory):
-                return None
-            node = child
-        return node
-
-    @staticmethod
-    def _check_name(tool: str, name: str, chars: bool = True, length: bool = True) -> None:
-        bad = sorted({c for c in name if c in INVALID_NAME_CHARS}) if chars else []
-        if bad:
-            hint = (
-                " Paths are not allowed: cd to the directory, then pass the bare name." if "/" in bad else ""
-            )
-            raise ToolError(
-                f"{tool}: {_quote(name)} contains {', '.join(map(repr, bad))}; names cannot contain any of "
-                f"{' '.join(INVALID_NAME_CHARS)}.{hint}"
-            )
-        if length and len(name) > MAX_NAME_CHARS:
-            raise ToolError(f"{tool}: the name is {len(name)} characters long; use at most {MAX_NAME_CHARS}.")
+        return f"{label} here: {', '.join(quote(n, 40) for n in names[:_LISTED_NAMES])}{more}."
 
     def _check_free(self, tool: str, name: str, directory: Directory) -> None:
         if name not in directory.contents:
             return
-        clash = f"{tool}: {_quote(name)} already exists"
-        kind = _kind(directory.contents[name])
+        clash = f"{tool}: {quote(name)} already exists"
+        what = kind(directory.contents[name])
         if directory is self._current_dir:
-            raise ToolError(f"{clash} here (a {kind}). Pick another name, or rm the existing one first.")
+            raise ToolError(f"{clash} here (a {what}). Pick another name, or rm the existing one first.")
         raise ToolError(
-            f"{clash} inside {_quote(directory.name)} (a {kind}). Rename the source first with mv, or cd into "
-            f"{_quote(directory.name)} and rm the existing one."
+            f"{clash} inside {quote(directory.name)} (a {what}). Rename the source first with mv, or cd into "
+            f"{quote(directory.name)} and rm the existing one."
         )
 
     # --------------------------------------------------------------------------------------------------------
@@ -356,7 +194,7 @@ class FileSystem(Domain):
     @tool
     def pwd(self) -> dict[str, str]:
         """Return the current working directory path."""
-        return {"current_working_directory": self._path()}
+        return {"current_working_directory": dir_path(self._current_dir)}
 
     @tool
     def ls(self, a: bool = False) -> dict[str, list[str]]:
@@ -382,17 +220,17 @@ class FileSystem(Domain):
         folder = folder.rstrip("/") or "/"
         if folder not in (".", "..", "/") and "/" in folder:
             raise ToolError(
-                f"cd: {_quote(folder)} is a path, but cd moves one level at a time. Call cd once per "
+                f"cd: {quote(folder)} is a path, but cd moves one level at a time. Call cd once per "
                 f"directory name (e.g. cd('a') then cd('b')), or cd('..') to go up."
             )
         if folder == "..":
             if self._current_dir.parent is None:
-                top = f"cd: already at the root ({self._path()}); there is no parent to go back to."
+                top = f"cd: already at the root ({dir_path(self._current_dir)}); there is no parent to go back to."
                 raise ToolError(f"{top} {self._listing(Directory)}")
             self._current_dir = self._current_dir.parent
             return {}  # BFCL quirk: going up returns an empty dict
         # _get only runs when resolving failed, and then raises the reason (missing, or a file).
-        target = self._resolve(folder) or self._get("cd", folder, Directory)
+        target = resolve_dir(folder, self.root, self._current_dir) or self._get("cd", folder, Directory)
         self._current_dir = target
         return {"current_working_directory": target.name}  # BFCL quirk: only the name, not the path
 
@@ -407,7 +245,7 @@ class FileSystem(Domain):
             dir_name: The name of the new directory. It is created in the current directory; paths are not
                 allowed.
         """
-        self._check_name("mkdir", dir_name)
+        check_name("mkdir", dir_name)
         self._check_free("mkdir", dir_name, self._current_dir)
         self._current_dir.contents[dir_name] = Directory(dir_name, self._current_dir)
 
@@ -418,7 +256,7 @@ class FileSystem(Domain):
         Args:
             file_name: The name of the new file, local to the current directory; paths are not allowed.
         """
-        self._check_name("touch", file_name)
+        check_name("touch", file_name)
         self._check_free("touch", file_name, self._current_dir)
         self._current_dir.contents[file_name] = File(file_name)
 
@@ -439,12 +277,12 @@ class FileSystem(Domain):
                 f"echo: the content is {len(content)} characters; write at most {MAX_CONTENT_CHARS}."
             )
         if file_name is not None:
-            self._check_name("echo", file_name, length=False)
+            check_name("echo", file_name, length=False)
         if not file_name:  # BFCL quirk: an empty file name also just prints
             return {"terminal_output": content}
         if self._entry(file_name) is None:
             raise ToolError(
-                f"echo: no file named {_quote(file_name)} in the current directory ({self._path()}); echo does "
+                f"echo: no file named {quote(file_name)} in the current directory ({dir_path(self._current_dir)}); echo does "
                 f"not create files, so create it with touch first. {self._listing(File)}"
             )
         self._get("echo", file_name, File).content = content  # BFCL raises here for a directory
@@ -460,7 +298,7 @@ class FileSystem(Domain):
         Args:
             file_name: The name of a file in the current directory. No path is allowed.
         """
-        self._check_name("cat", file_name, length=False)
+        check_name("cat", file_name, length=False)
         return {"file_content": self._get("cat", file_name, File).content}
 
     @tool
@@ -477,10 +315,10 @@ class FileSystem(Domain):
         Returns:
             matches: The paths of the matching entries, each starting with the given path.
         """
-        start = self._resolve(path)
+        start = resolve_dir(path, self.root, self._current_dir)
         if start is None:
             raise ToolError(
-                f"find: no directory at {_quote(path)}. Use '.' for the current directory ({self._path()}), "
+                f"find: no directory at {quote(path)}. Use '.' for the current directory ({dir_path(self._current_dir)}), "
                 f"'/' for the root, or a path of directory names such as 'a/b'. {self._listing(Directory)}"
             )
         matches: list[str] = []
@@ -499,7 +337,7 @@ class FileSystem(Domain):
             visited, chars = visited + 1, chars + len(entry_path)
             if visited > MAX_FIND_ENTRIES or chars > MAX_FIND_CHARS:
                 raise ToolError(
-                    f"find: too many entries under {_quote(path)}; search from a deeper directory."
+                    f"find: too many entries under {quote(path)}; search from a deeper directory."
                 )
             if name is None or name in item[0]:
                 matches.append(entry_path)
@@ -521,7 +359,7 @@ class FileSystem(Domain):
         """
         if mode not in ("l", "w", "c"):
             valid = "'l' (lines), 'w' (words) or 'c' (characters)"
-            raise ToolError(f"wc: invalid mode {_quote(str(mode))}; use {valid}.")
+            raise ToolError(f"wc: invalid mode {quote(str(mode))}; use {valid}.")
         content = self._get("wc", file_name, File).content
         if mode == "l":
             return {"count": len(content.splitlines()), "type": "lines"}
@@ -569,26 +407,8 @@ class FileSystem(Domain):
             size /= 1024
         return {"disk_usage": f"{size:.2f} PB"}
 
-    @staticmethod
-    def _size(top: Directory) -> int:
-        """UTF-8 bytes of every file under ``top``, shared subtrees counted once per place (as BFCL does)."""
-        sizes: dict[int, int] = {}
-        stack = [top]
-        while stack:  # post-order without recursion, each directory object computed once
-            node = stack[-1]
-            if id(node) in sizes:
-                stack.pop()
-                continue
-            todo = [e for e in node.contents.values() if isinstance(e, Directory) and id(e) not in sizes]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            sizes[id(node)] = sum(
-                sizes[id(e)] if isinstance(e, Directory) else len(e.content.encode("utf-8"))
-                for e in node.contents.values()
-            )
-        return sizes[id(top)]
+    #: UTF-8 bytes of every file under a directory (a static method, so tests can stand in for it).
+    _size = staticmethod(tree_size)
 
     @tool
     def tail(self, file_name: str, lines: int = 10) -> dict[str, str]:
@@ -634,11 +454,11 @@ class FileSystem(Domain):
         item, target = self._transfer_target("mv", source, destination)
         del self._current_dir.contents[source]
         if target is None:  # a rename goes to the end of the listing, as in BFCL
-            self._current_dir.contents[destination] = _relocated(
+            self._current_dir.contents[destination] = relocated(
                 item, destination, self._current_dir, share=True
             )
             return {"result": f"'{source}' moved to '{destination}'"}
-        target.contents[source] = _relocated(item, source, target, share=True)
+        target.contents[source] = relocated(item, source, target, share=True)
         return {"result": f"'{source}' moved to '{destination}/{source}'"}
 
     @tool
@@ -662,7 +482,7 @@ class FileSystem(Domain):
         directory = self._get("rmdir", dir_name, Directory)
         if directory.contents:
             raise ToolError(
-                f"rmdir: {_quote(dir_name)} is not empty ({len(directory.contents)} entries). Remove its "
+                f"rmdir: {quote(dir_name)} is not empty ({len(directory.contents)} entries). Remove its "
                 f"entries first, or use rm({dir_name!r}) to remove it with everything in it."
             )
         del self._current_dir.contents[dir_name]
@@ -682,11 +502,11 @@ class FileSystem(Domain):
         """
         item, target = self._transfer_target("cp", source, destination)
         if target is None:
-            self._current_dir.contents[destination] = _relocated(
+            self._current_dir.contents[destination] = relocated(
                 item, destination, self._current_dir, share=False
             )
             return {"result": f"'{source}' copied to '{destination}'"}
-        target.contents[source] = _relocated(item, source, target, share=False)
+        target.contents[source] = relocated(item, source, target, share=False)
         return {"result": f"'{source}' copied to '{destination}/{source}'"}
 
     def _transfer_target(self, tool: str, source: str, destination: str) -> tuple[Entry, Directory | None]:
@@ -699,19 +519,19 @@ class FileSystem(Domain):
             )
         target = self._entry(destination)
         if target is None:
-            self._check_name(tool, destination, chars=False)  # BFCL allows any character here
+            check_name(tool, destination, chars=False)  # BFCL allows any character here
         elif not isinstance(target, Directory):
             raise ToolError(
-                f"{tool}: {_quote(destination)} is an existing file, not a directory. To replace it, rm it first; "
+                f"{tool}: {quote(destination)} is an existing file, not a directory. To replace it, rm it first; "
                 f"to put the source in a directory, give a directory name. {self._listing(Directory)}"
             )
         else:
             self._check_free(tool, source, target)  # for cp, BFCL raises here
         # Deliberate: BFCL would build a cycle (or lose the directory) when the place is inside the source,
         # e.g. mv('d', 'd'), a source named '.', or a subdirectory that a shallow copy shares with the source.
-        if isinstance(item, Directory) and _reaches(item, target or self._current_dir):
+        if isinstance(item, Directory) and reaches(item, target or self._current_dir):
             raise ToolError(
-                f"{tool}: that would put the directory {_quote(source)} inside itself ({_quote(destination)} is "
-                f"{_quote(source)} or lies within it; copies share subdirectories). Pick another destination."
+                f"{tool}: that would put the directory {quote(source)} inside itself ({quote(destination)} is "
+                f"{quote(source)} or lies within it; copies share subdirectories). Pick another destination."
             )
         return item, target
