@@ -11,35 +11,18 @@ Two checks, both against the reference package (skipped when it is not installed
 
 from __future__ import annotations
 
-import copy
-import importlib.metadata
-import random
 from typing import Any
 
 import pytest
 
-bfcl_eval = pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.gorilla_file_system import (  # noqa: E402
-    Directory as RefDirectory,
-)
-from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.gorilla_file_system import (  # noqa: E402
-    GorillaFileSystem,
-)
-
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.filesystem import FileSystem  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import CATEGORIES, parse_call, run_ours, run_reference  # noqa: E402
-from tests.bfcl_support import load_category as load_gfs_category  # noqa: E402
+from envtune_gym.domains.filesystem import FileSystem
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(FileSystem)}
+RefDirectory = bfcl.reference_module("gorilla_file_system").Directory
 #: Ground-truth GorillaFileSystem calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 231, "long_context": 291, "miss_func": 231, "miss_param": 231}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -59,55 +42,27 @@ def snapshot(fs: Any) -> tuple:
     return (public, tree(fs.root), fs.long_context, fs.pwd(), fs.ls(a=True))
 
 
-def build_pair(config: dict, long_context: bool) -> tuple[GorillaFileSystem, FileSystem]:
-    reference = GorillaFileSystem()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
-    ours = FileSystem()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
-    return reference, ours
+def assert_same_state(reference: Any, ours: FileSystem, where: str) -> None:
+    assert tree(ours.root) == tree(reference.root), where
+    assert snapshot(ours) == snapshot(reference), where
 
 
-def load_category(category: str) -> list[tuple[dict, list[list[str]]]]:
-    """(entry, ground-truth turns) of every task of a category that involves GorillaFileSystem."""
-    return load_gfs_category(category, "GorillaFileSystem")
+DOMAIN = bfcl.Conformance("GorillaFileSystem", FileSystem, compare=assert_same_state, snapshot=snapshot)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in load_category(category):
-        config = entry["initial_config"].get("GorillaFileSystem", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert snapshot(ours) == snapshot(reference), entry["id"]
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_reference(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert tree(ours.root) == tree(reference.root), f"{entry['id']} after turn {number}"
-            assert snapshot(ours) == snapshot(reference), f"{entry['id']} after turn {number}"
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared > 100, f"compared only {compared} GT calls in {category}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=101)
 
 
 def test_ground_truth_call_count() -> None:
-    total = 0
-    for category in CATEGORIES:
-        for _, turns in load_category(category):
-            total += sum(parse_call(call)[0] in SPECS for turn in turns for call in turn)
-    assert total == (sum(EXPECTED_CALLS.values()) if PINNED else total) and total >= 500, (
-        f"{total} ground-truth GorillaFileSystem calls compared"
-    )
+    total = bfcl.ground_truth_call_count(DOMAIN)
+    bfcl.assert_call_count(total, sum(EXPECTED_CALLS.values()), at_least=500)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -301,18 +256,7 @@ QUIRK_SEQUENCES = {
 @pytest.mark.parametrize("sequence", QUIRK_SEQUENCES)
 @pytest.mark.parametrize("long_context", [False, True], ids=["plain", "long_context"])
 def test_scripted_quirks_match_bfcl(sequence: str, long_context: bool) -> None:
-    reference, ours = build_pair(QUIRK_CONFIG, long_context)
-    for call in QUIRK_SEQUENCES[sequence]:
-        name, args, kwargs = parse_call(call)
-        before = snapshot(ours)
-        expected, failed = run_reference(reference, name, args, kwargs)
-        got, our_failed = run_ours(ours, name, args, kwargs)
-        assert our_failed == failed, f"{call}: reference {expected!r}, ours {got!r}"
-        if failed:
-            assert snapshot(ours) == before, f"{call} failed but changed the state"
-        else:
-            assert got == expected, call
-        assert snapshot(ours) == snapshot(reference), call
+    bfcl.run_script(DOMAIN, QUIRK_CONFIG, QUIRK_SEQUENCES[sequence], long_context)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -333,8 +277,11 @@ def _names_in_tree(root: Any, limit: int = 200) -> list[str]:
     return names
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random, well-typed calls over the names a scenario has, plus wrong and tricky ones."""
+
+    specs = DOMAIN.specs
+    weights = dict.fromkeys(("cd", "mv", "cp", "pwd", "ls"), 3)
 
     TRICKY = [
         ".",
@@ -354,10 +301,6 @@ class CallMaker:
     ]
     FRESH = ["new_dir", "new.txt", "copy", "zz", ".dot", "..", ".", "", "with space", "ünï.md"]
     CONTENTS = ["", "hello", "b line\na line\nc line", "Error here\nall ok\nError again", "x" * 50, "ünï ✓\n"]
-
-    def __init__(self, rng: random.Random, reference: GorillaFileSystem) -> None:
-        self.rng = rng
-        self.reference = reference
 
     def name(self, kind: str = "") -> str:
         """A name; half the time (when ``kind`` is "file" or "dir") one of that kind in the working directory."""
@@ -427,15 +370,6 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        weights = [3 if t in ("cd", "mv", "cp", "pwd", "ls") else 1 for t in tools]
-        tool = self.rng.choices(tools, weights)[0]
-        kwargs = self.arguments(tool)
-        cut = self.rng.randint(0, len(kwargs))  # some arguments by position, in the tool's order
-        order = SPECS[tool].param_order
-        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
-
 
 def _reaches(start: Any, goal: Any) -> bool:
     """Whether goal's contents map is start's or one under it (moved directories share maps)."""
@@ -450,11 +384,10 @@ def _reaches(start: Any, goal: Any) -> bool:
     return False
 
 
-def deliberate_deviation(reference: GorillaFileSystem, tool: str, args: list, kwargs: dict) -> bool:
+def deliberate_deviation(reference: Any, ours: FileSystem, tool: str, bound: dict[str, Any]) -> bool:
     """mv/cp of a directory into a place inside itself: BFCL builds a cycle (or loses it), ours refuses."""
     if tool not in ("mv", "cp"):
         return False
-    bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
     source, destination = bound["source"], bound["destination"]
     here = reference._current_dir
     if source not in here.contents or "/" in destination:
@@ -465,49 +398,19 @@ def deliberate_deviation(reference: GorillaFileSystem, tool: str, args: list, kw
 
 
 SEQUENCES, CALLS_PER_SEQUENCE = 120, 60
-
-
-def _scenarios() -> list[tuple[str, dict, bool]]:
-    wanted = {
+SCENARIOS = bfcl.scenarios(
+    "GorillaFileSystem",
+    {
         "base": ["multi_turn_base_0", "multi_turn_base_1", "multi_turn_base_5"],
         "long_context": ["multi_turn_long_context_1", "multi_turn_long_context_3"],
-    }
-    found = [("no root", {}, False)]
-    for category, ids in wanted.items():
-        for entry, _ in load_category(category):
-            if entry["id"] in ids:
-                found.append(
-                    (entry["id"], entry["initial_config"]["GorillaFileSystem"], category == "long_context")
-                )
-    return found
+    },
+    extra=[("no root", {}, False)],
+)
 
 
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict, bool]) -> None:
-    label, config, long_context = scenario
-    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
-    for seed in range(SEQUENCES):
-        rng = random.Random(f"{label}-{seed}")
-        reference, ours = build_pair(config, long_context)
-        maker = CallMaker(rng, reference)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before = snapshot(ours)
-            if deliberate_deviation(reference, tool, args, kwargs):
-                with pytest.raises(ToolError):
-                    getattr(ours, tool)(*args, **kwargs)
-                assert snapshot(ours) == before, where
-                counts["deviation"] += 1
-                continue
-            expected, failed = run_reference(reference, tool, args, kwargs)
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                assert snapshot(ours) == before, f"{where}: a failing call changed the state"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert snapshot(ours) == snapshot(reference), where
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(
+        DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE, deliberate_deviation
+    )
     assert counts["agree_ok"] > 1000 and counts["agree_error"] > 1000 and counts["deviation"] > 0, counts

@@ -15,7 +15,7 @@ here runs inside :func:`contained`, which puts both back, so no other test sees 
 from __future__ import annotations
 
 import decimal
-import importlib.metadata
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -24,31 +24,15 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
+from envtune_gym.domains import math_api as mathmod
+from envtune_gym.domains.math_api import MathAPI
+from tests import bfcl_support as bfcl
+
 mpmath = pytest.importorskip("mpmath", reason="BFCL's MathAPI needs mpmath")
-
-from envtune_gym.domains import math_api as mathmod  # noqa: E402
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.math_api import MathAPI  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
-
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(MathAPI)}
 #: Ground-truth MathAPI calls per category in bfcl-eval 2026.3.23 (9 mean, 4 logarithm, 1 standard_deviation).
 EXPECTED_CALLS = {"base": 14, "long_context": 14, "miss_func": 14, "miss_param": 14}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 
 
 @contextmanager
@@ -66,40 +50,29 @@ def reference_call(instance: Any, name: str, args: list, kwargs: dict) -> tuple[
     """run_reference, contained; a result that cannot be printed fails, as in BFCL's executor."""
     with contained():
         try:
-            return run_reference(instance, name, args, kwargs)
+            return bfcl.run_reference(instance, name, args, kwargs)
         except ValueError as exc:  # str() of an integer of more than 4,300 digits
             return f"Error during execution: {exc}", True
+
+
+def assert_stateless(reference: Any, ours: MathAPI, where: str) -> None:
+    assert bfcl.public_state(reference) == ours.state() == {}, where
+
+
+# BFCL never loads a MathAPI scenario (its class has no _load_scenario); ours loads and ignores the config.
+DOMAIN = bfcl.Conformance("MathAPI", MathAPI, compare=assert_stateless, run_ref=reference_call)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
     dps = mpmath.mp.dps
-    for entry, turns in load_category(category, "MathAPI"):
-        reference = reference_class("MathAPI")()  # stateless: BFCL never loads a scenario for it
-        ours = MathAPI()
-        ours.load_scenario(
-            entry["initial_config"].get("MathAPI", {}), long_context=category == "long_context"
-        )
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = reference_call(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert public_state(reference) == ours.state() == {}, f"{entry['id']} after turn {number}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category)
     assert mpmath.mp.dps == dps  # the reference's global change was undone
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared >= 10, f"compared only {compared} GT calls in {category}"
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=10)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -119,11 +92,17 @@ SI_UNITS = ["km", "m", "cm", "mm", "um", "nm", "miles", "M", ""]
 IMPERIAL_UNITS = ["cm", "in", "m", "ft", "yd", "km", "miles", "kg", "lb", "celsius", "fahrenheit", "K", "foo"]
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random, schema-valid arguments for one tool."""
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
+    specs = DOMAIN.specs
+
+    def __init__(self, rng: random.Random, reference: Any, tool: str) -> None:
+        super().__init__(rng, reference)
+        self.tool = tool
+
+    def pick_tool(self) -> str:
+        return self.tool
 
     def number(self) -> Any:
         rng = self.rng
@@ -164,16 +143,9 @@ class CallMaker:
             return {"part": self.number(), "whole": self.number()}
         return {"a": self.number(), "b": self.number()}  # add, subtract, multiply, divide
 
-    def call(self, tool: str) -> tuple[list, dict]:
-        kwargs = self.arguments(tool)
-        cut = self.rng.randint(0, len(kwargs))  # some arguments by position, in the tool's order
-        order = SPECS[tool].param_order
-        return [kwargs.pop(p) for p in order[:cut] if p in kwargs], kwargs
 
-
-def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
+def deliberate_deviation(reference: Any, ours: MathAPI, tool: str, bound: dict[str, Any]) -> bool:
     """Bounded work: ours refuses these up front, where BFCL may compute for ages (or succeed)."""
-    bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
     if tool == "power":
         base, exponent = bound["base"], bound["exponent"]
         if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
@@ -188,36 +160,23 @@ def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
 CALLS_PER_TOOL = 400
 
 
-@pytest.mark.parametrize("tool", list(SPECS))
+@pytest.mark.parametrize("tool", list(DOMAIN.specs))
 def test_random_calls_agree_with_bfcl(tool: str) -> None:
-    rng = random.Random(f"math-{tool}")
-    maker = CallMaker(rng)
-    reference, ours = reference_class("MathAPI")(), MathAPI()
-    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
-    for _ in range(CALLS_PER_TOOL):
-        args, kwargs = maker.call(tool)
-        where = f"{tool}(*{args!r}, **{kwargs!r})"
-        if deliberate_deviation(tool, args, kwargs):
-            with pytest.raises(ToolError):
-                getattr(ours, tool)(*args, **kwargs)
-            counts["deviation"] += 1
-            continue
-        expected, failed = reference_call(reference, tool, args, kwargs)
-        got, our_failed = run_ours(ours, tool, args, kwargs)
-        assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-        if failed:
-            counts["agree_error"] += 1
-        else:
-            assert got == expected, where
-            counts["agree_ok"] += 1
-        assert public_state(reference) == ours.state() == {}, where
+    counts = bfcl.differential_run(
+        DOMAIN,
+        bfcl.Scenario(tool, {}),
+        functools.partial(CallMaker, tool=tool),
+        [f"math-{tool}"],
+        CALLS_PER_TOOL,
+        deliberate_deviation,
+    )
     assert counts["agree_ok"] >= CALLS_PER_TOOL // 4, counts
     if tool not in ("absolute_value", "add", "subtract", "min_value", "max_value", "round_number"):
         assert counts["agree_error"] > 0, counts  # every tool with a failure mode hit it
 
 
 def test_reference_leaks_are_contained() -> None:
-    reference = reference_class("MathAPI")()
+    reference = bfcl.reference_class("MathAPI")()
     dps, prec = mpmath.mp.dps, decimal.getcontext().prec
     reference_call(reference, "logarithm", [10, 3, 40], {})
     reference_call(reference, "square_root", [2, 7], {})

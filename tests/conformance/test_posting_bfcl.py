@@ -15,107 +15,58 @@ BFCL's ``post_tweet`` stores its shared default lists (bfcl-multiturn.md §0.3),
 
 from __future__ import annotations
 
-import copy
-import importlib.metadata
-import random
 from typing import Any
 
 import pytest
 
-pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.posting import TwitterAPI  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
+from envtune_gym.domains.base import ToolError
+from envtune_gym.domains.posting import TwitterAPI
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(TwitterAPI)}
 #: Ground-truth TwitterAPI calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 65, "long_context": 65, "miss_func": 65, "miss_param": 65}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 
 
 def snapshot(api: Any) -> dict[str, str]:
     """Public state, strictly: the repr of each value, so order and key types (int vs str ids) count."""
-    return {key: repr(value) for key, value in public_state(api).items()}
+    return {key: repr(value) for key, value in bfcl.public_state(api).items()}
 
 
-def assert_same_state(ours: TwitterAPI, reference: Any, where: str) -> None:
-    assert public_state(ours) == public_state(reference), where  # BFCL's own rule: == on every attribute
-    assert snapshot(ours) == snapshot(reference), where
+def run_ref(reference: Any, tool: str, args: list, kwargs: dict) -> tuple[str, bool]:
+    """The reference run with fresh tags/mentions for post_tweet (BFCL shares its default lists)."""
+    if tool == "post_tweet":
+        bound = DOMAIN.bind(tool, args, kwargs)
+        missing = [key for key in ("tags", "mentions") if key not in bound]
+        kwargs = {**kwargs, **{key: [] for key in missing}}
+    return bfcl.run_reference(reference, tool, args, kwargs)
 
 
-def build_pair(config: dict, long_context: bool = False) -> tuple[Any, TwitterAPI]:
-    reference = reference_class("TwitterAPI")()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
-    ours = TwitterAPI()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
-    return reference, ours
-
-
-def reference_arguments(tool: str, args: list, kwargs: dict) -> dict:
-    """The keywords for the reference: post_tweet always gets fresh tags/mentions (BFCL shares its defaults)."""
-    if tool != "post_tweet":
-        return kwargs
-    bound = dict(zip(SPECS[tool].param_order, args, strict=False))
-    return {**kwargs, **{key: [] for key in ("tags", "mentions") if key not in bound and key not in kwargs}}
+DOMAIN = bfcl.Conformance("TwitterAPI", TwitterAPI, snapshot=snapshot, run_ref=run_ref)
 
 
 @pytest.fixture(autouse=True)
 def reference_defaults_untouched():
     """Nothing here may leak through BFCL's shared default lists; check they are still empty."""
     yield
-    assert reference_class("TwitterAPI").post_tweet.__defaults__ == ([], [])
+    assert bfcl.reference_class("TwitterAPI").post_tweet.__defaults__ == ([], [])
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in load_category(category, "TwitterAPI"):
-        config = entry["initial_config"].get("TwitterAPI", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert_same_state(ours, reference, entry["id"])
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_reference(reference, name, args, kwargs)  # as BFCL runs it: no extras
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert_same_state(ours, reference, f"{entry['id']} after turn {number}")
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared > 50, f"compared only {compared} GT calls in {category}"
+    # as BFCL runs it: no extra arguments
+    compared = bfcl.replay_ground_truth(DOMAIN, category, run_ref=bfcl.run_reference)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=51)
 
 
 def test_ground_truth_call_count() -> None:
-    total = sum(
-        parse_call(call)[0] in SPECS
-        for category in CATEGORIES
-        for _, turns in load_category(category, "TwitterAPI")
-        for turn in turns
-        for call in turn
-    )
-    assert total == (sum(EXPECTED_CALLS.values()) if PINNED else total) and total >= 200, total
+    total = bfcl.ground_truth_call_count(DOMAIN)
+    bfcl.assert_call_count(total, sum(EXPECTED_CALLS.values()), at_least=200)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -221,37 +172,24 @@ QUIRK_SEQUENCES: dict[str, tuple[dict, list[str]]] = {
 
 @pytest.mark.parametrize("sequence", QUIRK_SEQUENCES)
 def test_scripted_quirks_match_bfcl(sequence: str) -> None:
-    config, calls = QUIRK_SEQUENCES[sequence]
-    reference, ours = build_pair(config)
-    for call in calls:
-        name, args, kwargs = parse_call(call)
-        before = snapshot(ours)
-        expected, failed = run_reference(reference, name, args, reference_arguments(name, args, kwargs))
-        got, our_failed = run_ours(ours, name, args, kwargs)
-        assert our_failed == failed, f"{call}: reference {expected!r}, ours {got!r}"
-        if failed:
-            assert snapshot(ours) == before, f"{call} failed but changed the state"
-        else:
-            assert got == expected, call
-        assert_same_state(ours, reference, call)
+    bfcl.run_script(DOMAIN, *QUIRK_SEQUENCES[sequence])
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Differential testing on random call sequences
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random, well-typed calls over the ids and names a scenario has, plus wrong and tricky ones."""
+
+    specs = DOMAIN.specs
+    weights = dict.fromkeys(("authenticate_twitter", "post_tweet", "mention", "comment"), 3)
 
     CONTENTS = ["Hello world", "", "Tire pressure is perfect!", "#CarCare day", "ÜBER ✓", "road TRIP"]
     TAG_LISTS = [[], ["#CarCare"], ["#Travel", "#News"], ["#carcare", "#tirehealth"]]
     NAME_LISTS = [[], ["@bob"], ["@alice", "@zed"]]
     USERS = ["alice", "bob", "zed", "", "john", "Alice"]
     KEYWORDS = ["", "car", "#carcare", "#CarCare", "trip", "zzz", "ü", "#travel", "perfect"]
-
-    def __init__(self, rng: random.Random, reference: Any) -> None:
-        self.rng = rng
-        self.reference = reference
 
     def tweet_id(self) -> int:
         known = list(self.reference.tweets)
@@ -299,22 +237,6 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        weights = [
-            3 if t in ("authenticate_twitter", "post_tweet", "mention", "comment") else 1 for t in tools
-        ]
-        tool = self.rng.choices(tools, weights)[0]
-        kwargs = self.arguments(tool)
-        order = SPECS[tool].param_order
-        cut = self.rng.randint(0, len([p for p in order if p in kwargs]))  # a prefix by position
-        args = []
-        for param in order[:cut]:
-            if param not in kwargs:
-                break
-            args.append(kwargs.pop(param))
-        return tool, args, kwargs
-
 
 SEQUENCES, CALLS_PER_SEQUENCE = 30, 40
 
@@ -331,8 +253,9 @@ SYNTHETIC = {
 }
 
 
-def _scenarios() -> list[tuple[str, dict]]:
-    wanted = {
+SCENARIOS = bfcl.scenarios(
+    "TwitterAPI",
+    {
         "base": {
             "multi_turn_base_0",  # not authenticated, three tweets
             "multi_turn_base_4",  # a string comment key for a missing tweet
@@ -340,47 +263,21 @@ def _scenarios() -> list[tuple[str, dict]]:
             "multi_turn_base_195",  # comments with user/comment keys, retweets of a missing tweet
         },
         "miss_param": {"multi_turn_miss_param_76"},  # a tweet without a mentions list
-    }
-    found = [("defaults", {})] + list(SYNTHETIC.items())
-    for category, ids in wanted.items():
-        found += [
-            (entry["id"], entry["initial_config"]["TwitterAPI"])
-            for entry, _ in load_category(category, "TwitterAPI")
-            if entry["id"] in ids
-        ]
-    assert len(found) == 8
-    return found
+    },
+    extra=[("defaults", {}), *SYNTHETIC.items()],
+)
 
 
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict]) -> None:
-    label, config = scenario
-    counts = {"agree_ok": 0, "agree_error": 0}
-    for seed in range(SEQUENCES):
-        rng = random.Random(f"{label}-{seed}")
-        reference, ours = build_pair(config)
-        maker = CallMaker(rng, reference)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before = snapshot(ours)
-            expected, failed = run_reference(reference, tool, args, reference_arguments(tool, args, kwargs))
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                assert snapshot(ours) == before, f"{where}: a failing call changed the state"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert_same_state(ours, reference, where)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE)
     assert counts["agree_ok"] > 300 and counts["agree_error"] > 30, counts
 
 
 def test_bfcl_shares_default_lists_but_ours_does_not() -> None:
     """The deliberate difference, shown on both (BFCL's shared default is emptied again afterwards)."""
-    defaults = reference_class("TwitterAPI").post_tweet.__defaults__
-    reference, ours = build_pair({"authenticated": True})
+    defaults = bfcl.reference_class("TwitterAPI").post_tweet.__defaults__
+    reference, ours = DOMAIN.pair({"authenticated": True})
     try:
         for api in (reference, ours):
             api.post_tweet("first")
@@ -394,8 +291,8 @@ def test_bfcl_shares_default_lists_but_ours_does_not() -> None:
 
 
 def test_failures_raise_tool_error_with_own_text() -> None:
-    reference, ours = build_pair({})
-    expected, failed = run_reference(reference, "post_tweet", ["x"], {"tags": [], "mentions": []})
+    reference, ours = DOMAIN.pair({})
+    expected, failed = bfcl.run_reference(reference, "post_tweet", ["x"], {"tags": [], "mentions": []})
     assert failed and "User not authenticated" in expected
     with pytest.raises(ToolError) as info:
         ours.post_tweet("x")

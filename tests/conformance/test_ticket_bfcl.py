@@ -11,78 +11,44 @@ Two checks, both against the reference package (skipped when it is not installed
 
 from __future__ import annotations
 
-import copy
-import importlib.metadata
-import random
 from typing import Any
 
 import pytest
 
-pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-
-from envtune_gym.domains.ticket import TicketAPI  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
+from envtune_gym.domains.ticket import TicketAPI
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(TicketAPI)}
 #: Ground-truth TicketAPI calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 48, "long_context": 48, "miss_func": 48, "miss_param": 48}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 #: BFCL's answer to get_user_tickets when nobody is logged in: an error *list*, which ours raises as ToolError.
 UNAUTHENTICATED_LIST = "[{'error': 'User not authenticated. Please log in to view tickets.'}]"
 
 
-def build_pair(config: dict, long_context: bool = False) -> tuple[Any, TicketAPI]:
-    reference = reference_class("TicketAPI")()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
-    ours = TicketAPI()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
-    return reference, ours
+def run_ref(reference: Any, tool: str, args: list, kwargs: dict) -> tuple[str, bool]:
+    """The reference result and whether it failed; its logged-out error list counts (ours raises instead)."""
+    expected, failed = bfcl.run_reference(reference, tool, args, kwargs)
+    return expected, failed or expected == UNAUTHENTICATED_LIST
 
 
 def assert_same_state(reference: Any, ours: TicketAPI, where: str) -> None:
-    theirs, mine = public_state(reference), ours.state()
+    theirs, mine = bfcl.public_state(reference), ours.state()
     assert sorted(theirs) == sorted(mine) == ["current_user", "ticket_counter", "ticket_queue"], where
     assert theirs == mine, where
+
+
+DOMAIN = bfcl.Conformance("TicketAPI", TicketAPI, compare=assert_same_state, run_ref=run_ref)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in load_category(category, "TicketAPI"):
-        config = entry["initial_config"].get("TicketAPI", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert_same_state(reference, ours, entry["id"])
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_reference(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert_same_state(reference, ours, f"{entry['id']} after turn {number}")
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared >= 40, f"compared only {compared} GT calls in {category}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=40)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -100,8 +66,12 @@ CUSTOM = {
 }
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random calls with schema-valid arguments: good and wrong IDs, edge values, any order."""
+
+    specs = DOMAIN.specs
+    weights = dict.fromkeys(("logout", "ticket_get_login_status"), 1)
+    default_weight = 3
 
     TITLES = ["Printer", "", "Urgent: VPN", "ünï ✓"]
     STATUSES = [None, "", "open", "Open", "CLOSED", "resolved", "In Progress", "unresolved"]
@@ -112,10 +82,6 @@ class CallMaker:
         "status": ["Open", "Closed", "Resolved", "open", 3, None],
         "priority": [1, 5, 9, "High", None],
     }
-
-    def __init__(self, rng: random.Random, reference: Any) -> None:
-        self.rng = rng
-        self.reference = reference
 
     def ticket_id(self) -> Any:
         known = [ticket["id"] for ticket in self.reference.ticket_queue if "id" in ticket]
@@ -155,60 +121,26 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        weights = [1 if tool in ("logout", "ticket_get_login_status") else 3 for tool in tools]
-        tool = self.rng.choices(tools, weights)[0]
-        kwargs = self.arguments(tool)
-        cut = self.rng.randint(0, len(kwargs))  # some arguments by position, in the tool's order
-        order = SPECS[tool].param_order
-        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
-
-
-def _scenarios() -> list[tuple[str, dict]]:
-    wanted = {
-        "multi_turn_base_2",  # no config: defaults
-        "multi_turn_base_27",  # a ticket without status or created_by
-        "multi_turn_base_48",  # priorities as words
-        "multi_turn_base_119",  # statuses, a closed ticket, a counter
-        "multi_turn_base_125",  # logged in, created_by present
-        "multi_turn_base_173",  # a string ID
-        "multi_turn_base_176",  # a ticket without 'id', logged in
-    }
-    found = [("custom", CUSTOM)]
-    found += [
-        (entry["id"], entry["initial_config"].get("TicketAPI", {}))
-        for entry, _ in load_category("base", "TicketAPI")
-        if entry["id"] in wanted
-    ]
-    assert len(found) == len(wanted) + 1
-    return found
-
 
 SEQUENCES, CALLS_PER_SEQUENCE = 40, 40
+SCENARIOS = bfcl.scenarios(
+    "TicketAPI",
+    {
+        "base": {
+            "multi_turn_base_2",  # no config: defaults
+            "multi_turn_base_27",  # a ticket without status or created_by
+            "multi_turn_base_48",  # priorities as words
+            "multi_turn_base_119",  # statuses, a closed ticket, a counter
+            "multi_turn_base_125",  # logged in, created_by present
+            "multi_turn_base_173",  # a string ID
+            "multi_turn_base_176",  # a ticket without 'id', logged in
+        }
+    },
+    extra=[("custom", CUSTOM)],
+)
 
 
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict]) -> None:
-    label, config = scenario
-    counts = {"agree_ok": 0, "agree_error": 0}
-    for seed in range(SEQUENCES):
-        rng = random.Random(f"{label}-{seed}")
-        reference, ours = build_pair(config)
-        maker = CallMaker(rng, reference)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before = copy.deepcopy(ours.state())
-            expected, failed = run_reference(reference, tool, args, kwargs)
-            failed = failed or expected == UNAUTHENTICATED_LIST  # deliberate: ours raises instead
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                assert ours.state() == before, f"{where}: a failing call changed the state"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert_same_state(reference, ours, where)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE)
     assert counts["agree_ok"] > 200 and counts["agree_error"] > 100, counts

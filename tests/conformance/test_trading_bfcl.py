@@ -16,37 +16,19 @@ error *lists*; those count as failures (ours raise ToolError, a deliberate diffe
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 import math
-import random
 from typing import Any
 
 import pytest
 
-bfcl_eval = pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-
-from envtune_gym.domains import trading as trading_module  # noqa: E402
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.trading import TradingBot  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
+from envtune_gym.domains import trading as trading_module
+from envtune_gym.domains.trading import TradingBot
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(TradingBot)}
 #: Ground-truth TradingBot calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 203, "long_context": 203, "miss_func": 203, "miss_param": 203}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 #: The reference's error lists (logged out): failures, like its error dicts.
 ERROR_LIST_PREFIXES = ("['Error: ", "[{'error': ")
 
@@ -55,58 +37,38 @@ ERROR_LIST_PREFIXES = ("['Error: ", "[{'error': ")
 # Helpers
 
 
-def build_pair(config: dict, long_context: bool) -> tuple[Any, TradingBot]:
-    reference = reference_class("TradingBot")()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
-    ours = TradingBot()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
-    return reference, ours
-
-
 def run_ref(reference: Any, name: str, args: list, kwargs: dict) -> tuple[str, bool]:
     """The reference result and whether it failed: raised, returned an error dict, or an error list."""
-    result, failed = run_reference(reference, name, args, kwargs)
+    result, failed = bfcl.run_reference(reference, name, args, kwargs)
     return result, failed or result.startswith(ERROR_LIST_PREFIXES)
 
 
 def snapshot(bot: Any) -> tuple:
     """A copy of the compared state (BFCL's rule: every public attribute, by ==) and the RNG's position."""
-    return copy.deepcopy(public_state(bot)), bot._random.getstate()
+    return copy.deepcopy(bfcl.public_state(bot)), bot._random.getstate()
 
 
 def assert_same_state(reference: Any, ours: TradingBot, where: str) -> None:
-    theirs, ours_now = public_state(reference), public_state(ours)
+    theirs, ours_now = bfcl.public_state(reference), bfcl.public_state(ours)
     assert sorted(theirs) == sorted(ours_now), where
     for key, value in theirs.items():
         assert ours_now[key] == value, f"{where}: {key} differs"
     assert ours._random.getstate() == reference._random.getstate(), f"{where}: RNG out of step"
 
 
+DOMAIN = bfcl.Conformance(
+    "TradingBot", TradingBot, compare=assert_same_state, snapshot=snapshot, run_ref=run_ref
+)
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in load_category(category, "TradingBot"):
-        config = entry["initial_config"].get("TradingBot", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert_same_state(reference, ours, f"{entry['id']} after loading")
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_ref(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert_same_state(reference, ours, f"{entry['id']} after turn {number}")
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared > 150, f"compared only {compared} GT calls in {category}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=151)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -236,26 +198,22 @@ QUIRK_SEQUENCES = {
 @pytest.mark.parametrize("config", QUIRK_CONFIGS)
 @pytest.mark.parametrize("long_context", [False, True], ids=["plain", "long_context"])
 def test_scripted_quirks_match_bfcl(sequence: str, config: str, long_context: bool) -> None:
-    reference, ours = build_pair(QUIRK_CONFIGS[config], long_context)
-    for call in QUIRK_SEQUENCES[sequence]:
-        name, args, kwargs = parse_call(call)
-        before = snapshot(ours)
-        expected, failed = run_ref(reference, name, args, kwargs)
-        got, our_failed = run_ours(ours, name, args, kwargs)
-        assert our_failed == failed, f"{call}: reference {expected!r}, ours {got!r}"
-        if failed:
-            assert snapshot(ours) == before, f"{call} failed but changed the state"
-        else:
-            assert got == expected, call
-        assert_same_state(reference, ours, call)
+    bfcl.run_script(DOMAIN, QUIRK_CONFIGS[config], QUIRK_SEQUENCES[sequence], long_context)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Differential testing on random call sequences
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random, well-typed calls (mostly) over what a scenario has, plus wrong and tricky values."""
+
+    specs = DOMAIN.specs
+    weights = {
+        **dict.fromkeys(("trading_login", "trading_get_login_status", "trading_logout"), 1),
+        **dict.fromkeys(("place_order", "cancel_order"), 3),
+    }
+    default_weight = 2
 
     SYMBOLS = ["AAPL", "GOOG", "TSLA", "NVDA", "ZETA", "XYZ", "AMZN", "aapl", "", "F"]
     NAMES = ["Apple", "Google", "Zeta Corp", "Quasar Ltd.", "Amazon", "Gorilla", "apple", "Unknown", ""]
@@ -266,10 +224,6 @@ class CallMaker:
     DATES = [None, "", "2024-09-01", "2024-09-02", "2024-9-2", "2024-09-03", "2023-01-01", "09/01/2024", "x"]
     SECTORS = ["Technology", "Automobile", "Energy", "technology", ""]
     BAD_NUMBERS = [math.nan, math.inf, -math.inf, 1e16, 10**13]
-
-    def __init__(self, rng: random.Random, reference: Any) -> None:
-        self.rng = rng
-        self.reference = reference
 
     def symbol(self) -> str:
         pool = [list(self.reference.stocks), list(self.reference.watch_list) or ["NVDA"], self.SYMBOLS]
@@ -330,21 +284,9 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        weights = [
-            1 if t.startswith("trading_") else 3 if t in ("place_order", "cancel_order") else 2 for t in tools
-        ]
-        tool = self.rng.choices(tools, weights)[0]
-        kwargs = self.arguments(tool)
-        cut = self.rng.randint(0, len(kwargs))  # some arguments by position, in the tool's order
-        order = SPECS[tool].param_order
-        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
 
-
-def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
+def deliberate_deviation(reference: Any, ours: TradingBot, tool: str, bound: dict[str, Any]) -> bool:
     """Out-of-bounds money or shares (NaN, infinities, huge): ours refuses, BFCL may store them."""
-    bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
     limits = {"price": trading_module.MAX_MONEY, "amount": trading_module.MAX_MONEY}
     if tool == "place_order":
         limits["amount"] = trading_module.MAX_SHARES
@@ -354,48 +296,19 @@ def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
 
 
 SEQUENCES, CALLS_PER_SEQUENCE = 60, 40
-
-
-def _scenarios() -> list[tuple[str, dict, bool]]:
-    wanted = {
+SCENARIOS = bfcl.scenarios(
+    "TradingBot",
+    {
         "base": ["multi_turn_base_100", "multi_turn_base_105", "multi_turn_base_112", "multi_turn_base_134"],
         "long_context": ["multi_turn_long_context_112", "multi_turn_long_context_132"],
-    }
-    found = [("defaults", {}, False), ("quirk scenario", QUIRK_CONFIGS["scenario"], False)]
-    for category, ids in wanted.items():
-        for entry, _ in load_category(category, "TradingBot"):
-            if entry["id"] in ids:
-                found.append((entry["id"], entry["initial_config"]["TradingBot"], category == "long_context"))
-    assert len(found) == 8
-    return found
+    },
+    extra=[("defaults", {}, False), ("quirk scenario", QUIRK_CONFIGS["scenario"], False)],
+)
 
 
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict, bool]) -> None:
-    label, config, long_context = scenario
-    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
-    for seed in range(SEQUENCES):
-        rng = random.Random(f"{label}-{seed}")
-        reference, ours = build_pair(config, long_context)
-        maker = CallMaker(rng, reference)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before = snapshot(ours)
-            if deliberate_deviation(tool, args, kwargs):
-                with pytest.raises(ToolError):
-                    getattr(ours, tool)(*args, **kwargs)
-                assert snapshot(ours) == before, where
-                counts["deviation"] += 1
-                continue
-            expected, failed = run_ref(reference, tool, args, kwargs)
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                assert snapshot(ours) == before, f"{where}: a failing call changed the state"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert_same_state(reference, ours, where)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(
+        DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE, deliberate_deviation
+    )
     assert counts["agree_ok"] > 500 and counts["agree_error"] > 300 and counts["deviation"] > 0, counts

@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import copy
 import datetime
-import importlib.metadata
-import random
 from typing import Any
 
 import pytest
 
-bfcl_eval = pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-from bfcl_eval.eval_checker.multi_turn_eval.func_source_code import travel_booking  # noqa: E402
-
-from envtune_gym.domains import travel as travel_module  # noqa: E402
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.travel import MAX_AMOUNT, MAX_TEXT_CHARS, TravelAPI  # noqa: E402
-from envtune_gym.domains.travel_data import AIRPORTS, NEAREST_AIRPORT, ROUTE_BASES, USD_RATES  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
+from envtune_gym.domains import travel as travel_module
+from envtune_gym.domains.travel import MAX_AMOUNT, MAX_TEXT_CHARS, TravelAPI
+from envtune_gym.domains.travel_data import AIRPORTS, NEAREST_AIRPORT, ROUTE_BASES, USD_RATES
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-SPECS = {spec.name: spec for spec in tool_specs(TravelAPI)}
 #: Ground-truth TravelAPI calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 204, "long_context": 205, "miss_func": 202, "miss_param": 202}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 TODAY = datetime.date(2025, 6, 1)
 
 
@@ -62,7 +43,7 @@ class _PinnedDatetime(datetime.datetime):
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(travel_booking, "datetime", _PinnedDatetime)
+    monkeypatch.setattr(bfcl.reference_module("travel_booking"), "datetime", _PinnedDatetime)
     monkeypatch.setattr(travel_module, "_today", lambda: TODAY)
 
 
@@ -70,55 +51,42 @@ def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
 # Helpers
 
 
-def build_pair(config: dict, long_context: bool) -> tuple[Any, TravelAPI]:
-    reference = reference_class("TravelAPI")()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
+def build_travel_pair(config: dict, long_context: bool) -> tuple[Any, TravelAPI]:
+    reference, ours = bfcl.build_pair("TravelAPI", TravelAPI, config, long_context)
     # BFCL inserts its long-context constants by reference: copy them, so no call changes them for later tests
     reference.credit_card_list = copy.deepcopy(reference.credit_card_list)
     reference.booking_record = copy.deepcopy(reference.booking_record)
-    ours = TravelAPI()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
     return reference, ours
 
 
+def snapshot(ours: TravelAPI) -> tuple:
+    """A copy of the compared state and the RNG's position: a failing or refused call changes neither."""
+    return copy.deepcopy(ours.state()), ours._random.getstate()
+
+
 def assert_same_state(reference: Any, ours: TravelAPI, where: str) -> None:
-    theirs, mine = public_state(reference), ours.state()
+    """Equal public states (values and types) and RNGs in step."""
+    theirs, mine = bfcl.public_state(reference), ours.state()
     assert sorted(theirs) == sorted(mine), where
     for key, value in theirs.items():
         assert mine[key] == value, f"{where}: {key} differs"
         assert type(mine[key]) is type(value) or value is None, f"{where}: {key} has another type"
+    assert reference._random.getstate() == ours._random.getstate(), f"{where}: RNG out of step"
 
 
-def travel_entries(category: str) -> list[tuple[dict, list[list[str]]]]:
-    return load_category(category, "TravelAPI")
+DOMAIN = bfcl.Conformance(
+    "TravelAPI", TravelAPI, compare=assert_same_state, snapshot=snapshot, make_pair=build_travel_pair
+)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in travel_entries(category):
-        config = entry["initial_config"].get("TravelAPI", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert_same_state(reference, ours, entry["id"])
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_reference(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                compared += 1
-            assert_same_state(reference, ours, f"{entry['id']} after turn {number}")
-        assert reference._random.getstate() == ours._random.getstate(), entry["id"]
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared > 150, f"compared only {compared} GT calls in {category}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=151)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -137,12 +105,13 @@ PASSPORTS = ["US1234567", "UK1234567", "us1234567", ""]
 CITIES = [*NEAREST_AIRPORT, "Atlantis", "rome", ""]
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random, well-typed calls over the ids a scenario has, plus wrong, repeated and out-of-order ones."""
 
-    def __init__(self, rng: random.Random, reference: Any) -> None:
-        self.rng = rng
-        self.reference = reference
+    specs = DOMAIN.specs
+    heavy = ("book_flight", "cancel_booking", "purchase_insurance", "register_credit_card", "get_flight_cost")
+    weights = dict.fromkeys(heavy, 4)
+    gap = "keywords"  # positional arguments only for a prefix of the signature
 
     def token(self) -> str:
         current = self.reference.access_token
@@ -243,23 +212,6 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        heavy = (
-            "book_flight",
-            "cancel_booking",
-            "purchase_insurance",
-            "register_credit_card",
-            "get_flight_cost",
-        )
-        tool = self.rng.choices(tools, [4 if t in heavy else 1 for t in tools])[0]
-        kwargs = self.arguments(tool)
-        order = [p for p in SPECS[tool].param_order if p in kwargs]
-        cut = self.rng.randint(0, len(order))
-        if order[:cut] != list(SPECS[tool].param_order[:cut]):
-            cut = 0  # positional arguments only for a prefix of the signature
-        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
-
 
 _AMOUNTS = {"budget_limit", "insurance_cost", "value"}
 _KEPT_TEXTS = {
@@ -272,9 +224,8 @@ _KEPT_TEXTS = {
 }
 
 
-def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
+def deliberate_deviation(reference: Any, ours: TravelAPI, tool: str, bound: dict[str, Any]) -> bool:
     """Arguments beyond our limits: ours refuses them, BFCL may accept them."""
-    bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
     for param, value in bound.items():
         if param in _AMOUNTS and (value != value or abs(value) > MAX_AMOUNT):
             return True
@@ -284,53 +235,23 @@ def deliberate_deviation(tool: str, args: list, kwargs: dict) -> bool:
 
 
 SEQUENCES, CALLS_PER_SEQUENCE = 60, 40
-
-
-def _scenarios() -> list[tuple[str, dict, bool]]:
-    wanted = {
+SCENARIOS = bfcl.scenarios(
+    "TravelAPI",
+    {
         "base": ["multi_turn_base_150", "multi_turn_base_157", "multi_turn_base_164", "multi_turn_base_178"],
         "long_context": ["multi_turn_long_context_157", "multi_turn_long_context_185"],
-    }
-    found = [("no config", {}, False), ("no config, long context", {}, True)]
-    for category, ids in wanted.items():
-        for entry, _ in travel_entries(category):
-            if entry["id"] in ids:
-                found.append((entry["id"], entry["initial_config"]["TravelAPI"], category == "long_context"))
-    return found
+    },
+    extra=[("no config", {}, False), ("no config, long context", {}, True)],
+)
 
 
 def test_differential_scenarios_exist() -> None:
-    assert len(_scenarios()) >= 6, [label for label, _, _ in _scenarios()]
+    assert len(SCENARIOS) >= 6, [scenario.id for scenario in SCENARIOS]
 
 
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict, bool]) -> None:
-    label, config, long_context = scenario
-    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
-    for seed in range(SEQUENCES):
-        rng = random.Random(f"{label}-{seed}")
-        reference, ours = build_pair(config, long_context)
-        maker = CallMaker(rng, reference)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before, rng_before = copy.deepcopy(ours.state()), ours._random.getstate()
-            if deliberate_deviation(tool, args, kwargs):
-                with pytest.raises(ToolError):
-                    getattr(ours, tool)(*args, **kwargs)
-                assert ours.state() == before and ours._random.getstate() == rng_before, where
-                counts["deviation"] += 1
-                continue
-            expected, failed = run_reference(reference, tool, args, kwargs)
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                assert ours.state() == before, f"{where}: a failing call changed the state"
-                assert ours._random.getstate() == rng_before, f"{where}: a failing call drew from the RNG"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert_same_state(reference, ours, where)
-            assert reference._random.getstate() == ours._random.getstate(), where
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(
+        DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE, deliberate_deviation
+    )
     assert counts["agree_ok"] > 500 and counts["agree_error"] > 300 and counts["deviation"] > 0, counts

@@ -14,41 +14,24 @@ Two checks, both against the reference package (skipped when it is not installed
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 import math
-import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-bfcl_eval = pytest.importorskip(
-    "bfcl_eval", reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
-)
-from bfcl_eval.eval_checker.multi_turn_eval.func_source_code import long_context as reference_data  # noqa: E402
-
-from envtune_gym.domains.base import ToolError  # noqa: E402
-from envtune_gym.domains.vehicle import MAX_LIST_ITEMS, MAX_TEXT_CHARS, VehicleControlAPI  # noqa: E402
-from envtune_gym.tools import tool_specs  # noqa: E402
-from tests.bfcl_support import (  # noqa: E402
-    CATEGORIES,
-    load_category,
-    parse_call,
-    public_state,
-    reference_class,
-    run_ours,
-    run_reference,
-)
+from envtune_gym.domains.vehicle import MAX_LIST_ITEMS, MAX_TEXT_CHARS, VehicleControlAPI
+from tests import bfcl_support as bfcl
 
 pytestmark = pytest.mark.bfcl
 
-Reference = reference_class("VehicleControlAPI")
-SPECS = {spec.name: spec for spec in tool_specs(VehicleControlAPI)}
+reference_data = bfcl.reference_module("long_context")
 #: Ground-truth VehicleControlAPI calls per category in bfcl-eval 2026.3.23 (checked exactly on that version).
 EXPECTED_CALLS = {"base": 314, "long_context": 314, "miss_func": 314, "miss_param": 314}
-PINNED = importlib.metadata.version("bfcl-eval") == "2026.3.23"
 #: Private attributes that shape results (displayCarStatus, startEngine) though the checker does not compare them.
 PRIVATE = ("_brakePedalForce", "_parkingBrakeForce", "_slopeAngle")
+#: Failing calls after which BFCL's state has changed (and ours, on purpose, the same way).
+STATE_CHANGING_FAILURES = ("startEngine", "setCruiseControl")
 
 
 @pytest.fixture(autouse=True)
@@ -75,67 +58,42 @@ def typed(value: Any) -> Any:
 
 def snapshot(car: Any) -> dict[str, Any]:
     """Compared state (public attributes) plus the private values that shape results, and the RNG state."""
-    state = {key: typed(value) for key, value in public_state(car).items()}
+    state = {key: typed(value) for key, value in bfcl.public_state(car).items()}
     state.update({key: typed(getattr(car, key)) for key in PRIVATE})
     state["_random"] = car._random.getstate()
     return state
 
 
-def assert_same_state(ours: VehicleControlAPI, reference: Any, where: str) -> None:
-    assert ours.state() == public_state(reference), where  # the checker's rule: == on every public attribute
-    assert snapshot(ours) == snapshot(reference), where
+def failure_rule(tool: str, before: dict[str, Any], after: dict[str, Any], where: str) -> str:
+    """A failing call changes nothing, but for the few that change BFCL's state too (checked equal after)."""
+    if tool in STATE_CHANGING_FAILURES:
+        return "agree_error"
+    return bfcl.unchanged_on_failure(tool, before, after, where)
 
 
-def build_pair(config: dict, long_context: bool) -> tuple[Any, VehicleControlAPI]:
-    reference = Reference()
-    reference._load_scenario(copy.deepcopy(config), long_context=long_context)
-    ours = VehicleControlAPI()
-    ours.load_scenario(copy.deepcopy(config), long_context=long_context)
-    return reference, ours
-
-
-def vehicle_tasks(category: str) -> list[tuple[dict, list[list[str]]]]:
-    return load_category(category, "VehicleControlAPI")
+DOMAIN = bfcl.Conformance(
+    "VehicleControlAPI", VehicleControlAPI, snapshot=snapshot, failure_rule=failure_rule
+)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Ground-truth replay
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("category", bfcl.CATEGORIES)
 def test_ground_truth_replay_matches_bfcl(category: str) -> None:
-    compared = 0
-    for entry, turns in vehicle_tasks(category):
-        config = entry["initial_config"].get("VehicleControlAPI", {})
-        reference, ours = build_pair(config, long_context=category == "long_context")
-        assert_same_state(ours, reference, f"{entry['id']} initially")
-        for number, turn in enumerate(turns):
-            for call in turn:
-                name, args, kwargs = parse_call(call)
-                if name not in SPECS:
-                    continue  # another class's call
-                expected, failed = run_reference(reference, name, args, kwargs)
-                assert not failed, f"{entry['id']}: the ground truth itself failed: {call} -> {expected}"
-                got, _ = run_ours(ours, name, args, kwargs)
-                assert got == expected, f"{entry['id']} turn {number}: {call}"
-                assert_same_state(ours, reference, f"{entry['id']} turn {number}: {call}")
-                compared += 1
-            assert_same_state(ours, reference, f"{entry['id']} after turn {number}")
-    if PINNED:
-        assert compared == EXPECTED_CALLS[category], f"compared {compared} GT calls in {category}"
-    assert compared > 200, f"compared only {compared} GT calls in {category}"
+    compared = bfcl.replay_ground_truth(DOMAIN, category, after_each_call=True)
+    bfcl.assert_call_count(compared, EXPECTED_CALLS[category], at_least=201)
 
 
 def test_ground_truth_uses_the_rng_and_long_context_results() -> None:
     """The replay covers RNG draws and the long-context result texts, not only plain calls."""
-    used = {category: set() for category in CATEGORIES}
-    for category in CATEGORIES:
-        for _, turns in vehicle_tasks(category):
-            used[category].update(parse_call(call)[0] for turn in turns for call in turn)
-    assert "get_outside_temperature_from_google" in used["long_context"]
-    assert {"displayCarStatus", "activateParkingBrake", "estimate_distance", "check_tire_pressure"} <= used[
-        "long_context"
-    ]
+    used = {
+        bfcl.parse_call(gt.call)[0]
+        for gt in bfcl.ground_truth_calls("long_context", DOMAIN.class_name, DOMAIN.specs)
+    }
+    assert "get_outside_temperature_from_google" in used
+    assert {"displayCarStatus", "activateParkingBrake", "estimate_distance", "check_tire_pressure"} <= used
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -151,11 +109,12 @@ NUMBERS = [0, 0.0, -0.0, 1, 1.0, 0.5, 0.9999999, 2, 5, 10, 13.2, 36.8, 40, 49.9,
            "60", " 65 ", "1e1", "abc", "", None, [5]]  # fmt: skip
 
 
-class CallMaker:
+class CallMaker(bfcl.RandomCalls):
     """Random calls over every tool: well-formed ones, wrong values, wrong types, and edge numbers."""
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
+    specs = DOMAIN.specs
+    weights = dict.fromkeys(("lockDoors", "pressBrakePedal", "startEngine", "setCruiseControl"), 4)
+    gap = "keywords"  # a skipped optional parameter: the rest must go by keyword
 
     def number(self) -> Any:
         return self.rng.choice(NUMBERS) if self.rng.random() < 0.6 else round(self.rng.uniform(-20, 130), 1)
@@ -230,20 +189,6 @@ class CallMaker:
         }
         return makers[tool]()
 
-    def call(self) -> tuple[str, list, dict]:
-        tools = list(SPECS)
-        weights = [
-            4 if t in ("lockDoors", "pressBrakePedal", "startEngine", "setCruiseControl") else 1
-            for t in tools
-        ]
-        tool = self.rng.choices(tools, weights)[0]
-        kwargs = self.arguments(tool)
-        order = [p for p in SPECS[tool].param_order if p in kwargs]
-        cut = self.rng.randint(0, len(order))  # some arguments by position, in the tool's order
-        if order[:cut] != list(SPECS[tool].param_order[:cut]):
-            cut = 0  # a skipped optional parameter: the rest must go by keyword
-        return tool, [kwargs.pop(p) for p in order[:cut]], kwargs
-
 
 SPECS_OPTIONS = ["fuel", "battery", "doors", "climate", "headlights", "parkingBrake", "brakePedal", "engine"]
 
@@ -265,8 +210,9 @@ def _bad_number(value: Any) -> bool:
     return False
 
 
-def deliberate_deviation(tool: str, bound: dict[str, Any], doors: dict[str, Any]) -> bool:
+def deliberate_deviation(reference: Any, ours: VehicleControlAPI, tool: str, bound: dict[str, Any]) -> bool:
     """Calls ours refuses (changing nothing) while BFCL computes something or changes part of the state."""
+    doors = ours.doorStatus
     if any(_bad_number(value) for value in bound.values()):
         return True
     if tool == "lockDoors":
@@ -288,8 +234,11 @@ def deliberate_deviation(tool: str, bound: dict[str, Any], doors: dict[str, Any]
     return False
 
 
-def _scenarios() -> list[tuple[str, dict, bool]]:
-    found: list[tuple[str, dict, bool]] = [
+SEQUENCES, CALLS_PER_SEQUENCE = 150, 40
+SCENARIOS = bfcl.scenarios(
+    "VehicleControlAPI",
+    {"base": ["multi_turn_base_57", "multi_turn_base_94"], "long_context": ["multi_turn_long_context_78"]},
+    extra=[
         ("defaults", {}, False),
         (
             "odd config",  # fewer doors, odd statuses, int values, a running engine, a pressed pedal
@@ -307,53 +256,13 @@ def _scenarios() -> list[tuple[str, dict, bool]]:
             },
             True,
         ),
-    ]
-    wanted = {
-        "base": ["multi_turn_base_57", "multi_turn_base_94"],
-        "long_context": ["multi_turn_long_context_78"],
-    }
-    for category, ids in wanted.items():
-        for entry, _ in vehicle_tasks(category):
-            if entry["id"] in ids:
-                found.append(
-                    (entry["id"], entry["initial_config"]["VehicleControlAPI"], category == "long_context")
-                )
-    assert len(found) == 5, [label for label, _, _ in found]
-    return found
+    ],
+)
 
 
-SEQUENCES, CALLS_PER_SEQUENCE = 150, 40
-#: Failing calls after which BFCL's state has changed (and ours, on purpose, the same way).
-STATE_CHANGING_FAILURES = ("startEngine", "setCruiseControl")
-
-
-@pytest.mark.parametrize("scenario", _scenarios(), ids=lambda s: s[0])
-def test_random_call_sequences_agree_with_bfcl(scenario: tuple[str, dict, bool]) -> None:
-    label, config, long_context = scenario
-    counts = {"agree_ok": 0, "agree_error": 0, "deviation": 0}
-    for seed in range(SEQUENCES):
-        maker = CallMaker(random.Random(f"{label}-{seed}"))
-        reference, ours = build_pair(config, long_context)
-        for _ in range(CALLS_PER_SEQUENCE):
-            tool, args, kwargs = maker.call()
-            where = f"{label} seed {seed}: {tool}(*{args!r}, **{kwargs!r})"
-            before = snapshot(ours)
-            bound = dict(zip(SPECS[tool].param_order, args, strict=False), **kwargs)
-            if deliberate_deviation(tool, bound, ours.doorStatus):
-                with pytest.raises(ToolError):
-                    getattr(ours, tool)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-                assert snapshot(ours) == before, f"{where}: a refused call changed the state"
-                counts["deviation"] += 1
-                continue
-            expected, failed = run_reference(reference, tool, args, kwargs)
-            got, our_failed = run_ours(ours, tool, args, kwargs)
-            assert our_failed == failed, f"{where}: reference {expected!r}, ours {got!r}"
-            if failed:
-                if tool not in STATE_CHANGING_FAILURES:
-                    assert snapshot(ours) == before, f"{where}: a failing call changed the state"
-                counts["agree_error"] += 1
-            else:
-                assert got == expected, where
-                counts["agree_ok"] += 1
-            assert_same_state(ours, reference, where)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_random_call_sequences_agree_with_bfcl(scenario: bfcl.Scenario) -> None:
+    counts = bfcl.differential_run(
+        DOMAIN, scenario, CallMaker, SEQUENCES, CALLS_PER_SEQUENCE, deliberate_deviation
+    )
     assert counts["agree_ok"] > 2000 and counts["agree_error"] > 1000 and counts["deviation"] > 200, counts
