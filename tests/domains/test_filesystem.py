@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import pickle
-import subprocess
 import sys
 from importlib import resources
 from typing import Any
@@ -159,16 +157,6 @@ def test_long_context_exempt_names_are_not_padded() -> None:
 
 def test_long_context_data_is_loaded_once() -> None:
     assert fsmod._long_context() is fsmod._long_context()
-
-
-def test_package_never_imports_bfcl() -> None:
-    source = inspect.getsource(fsmod)
-    assert "import bfcl_eval" not in source and "from bfcl_eval" not in source
-    code = (
-        "import sys, envtune_gym.domains.filesystem as m; s = m.FileSystem(); s.load_scenario({'root': {'a': "
-        "{'type': 'directory', 'contents': {}}}}, True); assert not [k for k in sys.modules if k.startswith('bfcl_eval')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_long_context_data_matches_bfcl() -> None:
@@ -494,23 +482,6 @@ def test_tool_specs() -> None:
     assert specs["wc"].parameters["properties"]["mode"]["enum"] == ["l", "w", "c"]
     assert specs["echo"].parameters["properties"]["file_name"]["type"] == ["string", "null"]
     assert specs["tail"].parameters["properties"]["lines"]["type"] == "integer"
-
-
-def test_signatures_match_bfcl() -> None:
-    GorillaFileSystem = pytest.importorskip(
-        f"{BFCL_SOURCE}.gorilla_file_system", reason=NO_BFCL
-    ).GorillaFileSystem
-
-    public = [
-        name
-        for name, _ in inspect.getmembers(GorillaFileSystem, inspect.isfunction)
-        if not name.startswith("_")
-    ]
-    assert sorted(public) == sorted(BFCL_ORDER)
-    for name in public:
-        theirs = list(inspect.signature(getattr(GorillaFileSystem, name)).parameters.values())
-        ours = list(inspect.signature(getattr(FileSystem, name)).parameters.values())
-        assert [(p.name, p.default) for p in theirs] == [(p.name, p.default) for p in ours], name
 
 
 def test_registry_dispatch(fs: FileSystem) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 import os
@@ -173,17 +172,6 @@ def test_defaults_match_bfcl() -> None:
     theirs = {key: value for key, value in reference.DEFAULT_STATE.items() if key != "random_seed"}
     assert tmod.DEFAULT_STATE == theirs and reference.DEFAULT_STATE["random_seed"] == tmod.DEFAULT_SEED
     assert reference.CURRENT_TIME == tmod.CURRENT_TIME
-
-
-def test_package_never_imports_bfcl() -> None:
-    source = inspect.getsource(tmod)
-    assert "import bfcl_eval" not in source and "from bfcl_eval" not in source
-    code = (
-        "import sys, envtune_gym.domains.trading as m; b = m.TradingBot(); b.load_scenario({}, True); "
-        "b.trading_login('u', 'p'); b.get_watchlist(); "
-        "assert not [k for k in sys.modules if k.startswith('bfcl_eval')]"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_timestamps_do_not_depend_on_the_timezone() -> None:
@@ -492,18 +480,6 @@ def test_tool_specs() -> None:
         "items": {"type": "string"},
         "description": "The stock symbols to filter.",
     }
-
-
-def test_signatures_match_bfcl() -> None:
-    reference = pytest.importorskip(f"{BFCL_SOURCE}.trading_bot", reason=NO_BFCL).TradingBot
-    public = [
-        name for name, _ in inspect.getmembers(reference, inspect.isfunction) if not name.startswith("_")
-    ]
-    assert sorted(public) == sorted(spec.name for spec in tool_specs(TradingBot))
-    for name in public:
-        theirs = list(inspect.signature(getattr(reference, name)).parameters.values())
-        ours = list(inspect.signature(getattr(TradingBot, name)).parameters.values())
-        assert [(p.name, p.default) for p in theirs] == [(p.name, p.default) for p in ours], name
 
 
 def test_registry_dispatch(bot: TradingBot) -> None:
