@@ -1,3 +1,9 @@
-"""Single-purpose Gymnasium wrappers (progress reward, format reward, hints, curriculum) live here."""
+"""Single-purpose Gymnasium wrappers of the Environment Tuning method.
 
-__all__: list[str] = []
+- :class:`ProgressReward`: dense per-turn progress reward (mean checked-turn score, in [0, 1]).
+- :class:`FormatReward`: the stage-1 syntax reward (well-formed, error-free tool calls).
+"""
+
+from envtune_gym.wrappers.rewards import FORMAT_ERRORS, FormatReward, ProgressReward, turn_score
+
+__all__ = ["FORMAT_ERRORS", "FormatReward", "ProgressReward", "turn_score"]
