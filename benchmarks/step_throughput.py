@@ -63,10 +63,6 @@ def replay_bfcl(tasks) -> int:
     return calls
 
 
-def best_of(repeat: int, fn):
-    return min((fn() for _ in range(repeat)), key=lambda result: result[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -74,21 +70,30 @@ def main() -> None:
 
     tasks = load_bfcl_tasks(domains={"GorillaFileSystem"})
     env = envtune_gym.ToolUseEnv(tasks)
-    bfcl_calls, bfcl_seconds = best_of(args.repeat, lambda: _timed(lambda: replay_bfcl(tasks)))
-    bfcl_rate = bfcl_calls / bfcl_seconds
+    styles = ("python", "hermes")
+    for style in styles:
+        replay_envtune(env, tasks, style)  # warm the per-task caches (parsed ground truth, schemas)
+    # Interleave the runs, so a machine that speeds up or slows down mid-run affects both sides alike.
+    bfcl_best = float("inf")
+    best = {style: {"call_seconds": float("inf"), "whole": float("inf")} for style in styles}
+    bfcl_calls = calls = steps = 0
+    for _ in range(args.repeat):
+        bfcl_calls, seconds = _timed(lambda: replay_bfcl(tasks))
+        bfcl_best = min(bfcl_best, seconds)
+        for style in styles:
+            (calls, steps, call_seconds), whole = _timed(
+                lambda style=style: replay_envtune(env, tasks, style)
+            )
+            best[style]["call_seconds"] = min(best[style]["call_seconds"], call_seconds)
+            best[style]["whole"] = min(best[style]["whole"], whole)
+    if calls != bfcl_calls:
+        raise AssertionError(f"call counts differ: envtune {calls}, BFCL {bfcl_calls}")
+    bfcl_rate = bfcl_calls / bfcl_best
     print(f"{len(tasks)} BFCL file-system tasks (4 categories), {bfcl_calls} ground-truth calls per replay")
     print(f"BFCL execute_multi_turn_func_call (eval path, unchecked): {bfcl_rate:9,.0f} calls/s")
-    for style in ("python", "hermes"):
-        replay_envtune(env, tasks, style)  # warm the per-task caches (parsed ground truth, schemas)
-        calls, steps, call_seconds = best_of(
-            args.repeat, lambda style=style: replay_envtune(env, tasks, style)
-        )
-        (calls, steps, _), whole = best_of(
-            args.repeat, lambda style=style: _timed(lambda: replay_envtune(env, tasks, style))
-        )
-        if calls != bfcl_calls:
-            raise AssertionError(f"call counts differ: envtune {calls}, BFCL {bfcl_calls}")
-        rate = calls / call_seconds
+    for style in styles:
+        rate = calls / best[style]["call_seconds"]
+        whole = best[style]["whole"]
         print(
             f"envtune env.step, {style:6} actions: {rate:9,.0f} calls/s in call steps "
             f"-> ratio {rate / bfcl_rate:.2f}x (target >= 2x); whole checked replay {calls / whole:,.0f} calls/s, "

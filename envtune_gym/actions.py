@@ -364,7 +364,7 @@ def _json_call(item: Any, where: str, max_depth: int) -> ToolCall:
             _check_keyword(key, name)
         if isinstance(value, (list, dict)) and _depth(value, max_depth) > max_depth:
             raise _too_deep(max_depth)
-    return ToolCall(name, (), dict(arguments))
+    return ToolCall(name, (), arguments)  # freshly decoded: nothing else holds it
 
 
 def _depth(value: Any, limit: int, level: int = 0) -> int:

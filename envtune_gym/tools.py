@@ -357,8 +357,9 @@ class ToolRegistry:
     def validate(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix.
 
-        Returns a copy of the arguments to call with, sharing no mutable object with them. Values are passed as
-        given, as BFCL passes them: JSON Schema counts ``2.0`` as an integer, and the tool receives ``2.0``.
+        Returns the arguments to call with, sharing no mutable value with ``arguments`` (see :func:`isolated`).
+        Values are passed as given, as BFCL passes them: JSON Schema counts ``2.0`` as an integer, and the tool
+        receives ``2.0``.
         """
         spec = self.check_known(name)
         return _validate(spec, _validators(type(self._owners[name]), name), arguments)
@@ -429,7 +430,7 @@ def _bind(spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dic
     return arguments
 
 
-def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
     if not validators.fast(arguments) and not validators.schema.is_valid(arguments):
         error = jsonschema.exceptions.best_match(validators.schema.iter_errors(arguments))
         raise ToolCallError("invalid_arguments", _describe_schema_error(spec, error))
@@ -439,10 +440,13 @@ def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, A
 _IMMUTABLE = (str, int, float, bool, type(None))
 
 
-def isolated(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``arguments`` that shares no mutable object with them: a tool may keep what it is given."""
+def isolated(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Arguments that share no mutable value with ``arguments``: a tool may keep what it is given.
+
+    Scalars need no copy (and ``**arguments`` builds a new dict at the call anyway); containers are deep-copied.
+    """
     if all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
-        return dict(arguments)
+        return arguments
     return copy.deepcopy(dict(arguments))
 
 
