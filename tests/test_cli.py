@@ -38,7 +38,10 @@ def test_no_command_prints_help(capsys):
 
 def test_console_script_module_entry_point():
     done = subprocess.run(
-        [sys.executable, "-m", "envtune_gym.cli", "demo", "--seed", "3"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "envtune_gym.cli", "demo", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "success True" in done.stdout

@@ -34,6 +34,8 @@ TASKS = load_bfcl_tasks()
 
 def test_every_bfcl_class_is_implemented():
     assert len(TASKS) == 800 and {name for task in TASKS for name in task.domains} <= set(DOMAINS)
+
+
 _names = itertools.count()
 
 
