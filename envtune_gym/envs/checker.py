@@ -35,12 +35,6 @@ def missing_results(expected: Sequence[str], produced: Sequence[str]) -> list[st
     return missing
 
 
-def states_equal(agent: Mapping[str, Domain], shadow: Mapping[str, Domain]) -> bool:
-    """BFCL's state check: every public attribute of each shadow domain equals the agent's (Python ``==``)."""
-    matched, total = attributes_matched(agent, shadow)
-    return matched == total
-
-
 def attributes_matched(agent: Mapping[str, Domain], shadow: Mapping[str, Domain] | None) -> tuple[int, int]:
     """How many compared attributes (public attributes of the stateful domains) match, and how many there are.
 

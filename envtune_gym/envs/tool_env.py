@@ -180,8 +180,7 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.transcript.append(("tool", observation))
         if episode.steps_in_turn > self.max_steps_per_turn:
             return self._truncate(calls, action_error)
-        if self.render_mode == "human":
-            self.render()
+        self._maybe_render()
         return observation, 0.0, False, False, self._info(calls=calls, action_error=action_error)
 
     def render(self) -> str | None:
