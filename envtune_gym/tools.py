@@ -115,16 +115,25 @@ class ToolSpec:
 
     def signature(self) -> str:
         """A Python-style signature for messages, e.g. ``tail(file_name: string, lines: integer = 10)``."""
-        props = self.parameters["properties"]
-        required = set(self.parameters.get("required", ()))
-        parts = []
-        for param in self.param_order:
-            kind = props[param].get("type", "any")
-            kind = "|".join(kind) if isinstance(kind, list) else kind
-            parts.append(
-                f"{param}: {kind}" + ("" if param in required else f" = {props[param].get('default')!r}")
-            )
-        return f"{self.name}({', '.join(parts)})"
+        return signature_of(self.name, self.parameters)
+
+
+def signature_of(name: str, parameters: Mapping[str, Any]) -> str:
+    """The Python-style signature of a tool from its JSON-schema ``parameters`` (properties in parameter order).
+
+    Example:
+        >>> signature_of("tail", {"properties": {"file_name": {"type": "string"},
+        ...                                      "lines": {"type": "integer", "default": 10}}, "required": ["file_name"]})
+        'tail(file_name: string, lines: integer = 10)'
+    """
+    props = parameters.get("properties", {})
+    required = set(parameters.get("required", ()))
+    parts = []
+    for param, schema in props.items():
+        kind = schema.get("type", "any")
+        kind = "|".join(kind) if isinstance(kind, list) else kind
+        parts.append(f"{param}: {kind}" + ("" if param in required else f" = {schema.get('default')!r}"))
+    return f"{name}({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
