@@ -74,8 +74,6 @@ class ProgressReward(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         format_penalty: float = 0.0,
         execution_penalty: float = 0.0,
     ) -> None:
-        if format_penalty < 0 or execution_penalty < 0:
-            raise ValueError("penalties are given as non-negative amounts to subtract")
         gym.utils.RecordConstructorArgs.__init__(
             self,
             partial_credit=partial_credit,
@@ -83,24 +81,15 @@ class ProgressReward(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
             execution_penalty=execution_penalty,
         )
         gym.Wrapper.__init__(self, env)
-        self.partial_credit = partial_credit
-        self.format_penalty = format_penalty
-        self.execution_penalty = execution_penalty
+        self._scorer = ProgressScorer(partial_credit, format_penalty, execution_penalty)
+
+    @property
+    def partial_credit(self) -> bool:
+        return self._scorer.partial_credit
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         observation, _, terminated, truncated, info = self.env.step(action)
-        components: dict[str, Any] = {"progress": 0.0, "format_penalty": 0.0, "execution_penalty": 0.0}
-        result = info.get("turn_result")
-        if result is not None and result["checked"]:
-            score = turn_score(result, self.partial_credit)
-            components["turn_score"] = score
-            components["progress"] = score / max(1, info["num_checked_turns"])
-        if "action_error" in info and info["action_error"]["category"] in FORMAT_ERRORS:
-            components["format_penalty"] = -self.format_penalty
-        if any(call["error"] is not None for call in info["calls"]):
-            components["execution_penalty"] = -self.execution_penalty
-        reward = components["progress"] + components["format_penalty"] + components["execution_penalty"]
-        info["reward_components"] = components
+        reward, info["reward_components"] = self._scorer.score(info, terminated, truncated)
         return observation, reward, terminated, truncated, info
 
 
@@ -130,16 +119,69 @@ class FormatReward(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorA
         gym.utils.RecordConstructorArgs.__init__(self, normalize=normalize)
         gym.Wrapper.__init__(self, env)
         self.normalize = normalize
-        self._counts = {"steps": 0, "format_errors": 0, "correct_steps": 0, "error_steps": 0}
+        self._scorer = FormatScorer(normalize)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        self._counts = dict.fromkeys(self._counts, 0)
+        self._scorer.reset()
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         observation, _, terminated, truncated, info = self.env.step(action)
+        reward, components = self._scorer.score(info, terminated, truncated)
+        if components is not None:
+            info["reward_components"] = components
+        return observation, reward, terminated, truncated, info
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The scoring itself, shared by the wrappers above and CurriculumGate (which switches reward by stage)
+
+
+class ProgressScorer:
+    """The progress reward of one step from its ``info``; stateless across steps (see :class:`ProgressReward`)."""
+
+    def __init__(
+        self, partial_credit: bool = False, format_penalty: float = 0.0, execution_penalty: float = 0.0
+    ):
+        if format_penalty < 0 or execution_penalty < 0:
+            raise ValueError("penalties are given as non-negative amounts to subtract")
+        self.partial_credit = partial_credit
+        self.format_penalty = format_penalty
+        self.execution_penalty = execution_penalty
+
+    def reset(self) -> None:
+        """Nothing to forget between episodes."""
+
+    def score(self, info: dict[str, Any], terminated: bool, truncated: bool) -> tuple[float, dict[str, Any]]:
+        components: dict[str, Any] = {"progress": 0.0, "format_penalty": 0.0, "execution_penalty": 0.0}
+        result = info.get("turn_result")
+        if result is not None and result["checked"]:
+            score = turn_score(result, self.partial_credit)
+            components["turn_score"] = score
+            components["progress"] = score / max(1, info["num_checked_turns"])
+        if "action_error" in info and info["action_error"]["category"] in FORMAT_ERRORS:
+            components["format_penalty"] = -self.format_penalty
+        if any(call["error"] is not None for call in info["calls"]):
+            components["execution_penalty"] = -self.execution_penalty
+        reward = components["progress"] + components["format_penalty"] + components["execution_penalty"]
+        return reward, components
+
+
+class FormatScorer:
+    """The stage-1 format reward, counted over an episode's steps (see :class:`FormatReward`)."""
+
+    def __init__(self, normalize: bool = False) -> None:
+        self.normalize = normalize
+        self._counts = {"steps": 0, "format_errors": 0, "correct_steps": 0, "error_steps": 0}
+
+    def reset(self) -> None:
+        self._counts = dict.fromkeys(self._counts, 0)
+
+    def score(
+        self, info: dict[str, Any], terminated: bool, truncated: bool
+    ) -> tuple[float, dict[str, Any] | None]:
         counts = self._counts
         counts["steps"] += 1
         if "action_error" in info and info["action_error"]["category"] in FORMAT_ERRORS:
@@ -147,20 +189,14 @@ class FormatReward(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorA
         elif info["calls"]:
             failed = any(call["error"] is not None for call in info["calls"])
             counts["error_steps" if failed else "correct_steps"] += 1
-        reward = 0.0
-        if terminated or truncated:
-            components = self._components()
-            reward = components["used_tools"] * (components["format"] + components["tool"])
-            reward = reward / 2 if self.normalize else reward
-            info["reward_components"] = components
-        return observation, reward, terminated, truncated, info
-
-    def _components(self) -> dict[str, Any]:
-        counts = self._counts
+        if not (terminated or truncated):
+            return 0.0, None
         with_calls = counts["correct_steps"] + counts["error_steps"]
-        return {
+        components = {
             "format": (counts["steps"] - counts["format_errors"]) / counts["steps"],
             "tool": counts["correct_steps"] / with_calls if with_calls else 0.0,
             "used_tools": 1.0 if with_calls else 0.0,
             **counts,
         }
+        reward = components["used_tools"] * (components["format"] + components["tool"])
+        return (reward / 2 if self.normalize else reward), components
