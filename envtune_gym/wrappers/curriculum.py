@@ -1,0 +1,284 @@
+"""``CurriculumGate``: the staged curriculum of the Environment Tuning method, with automatic promotion.
+
+The method trains in four stages (arXiv 2510.10197, §3.2): the call syntax on easy tasks, then base tasks with
+hints and the progress reward, then every category with hints, then every category without hints. A stage here is
+data (:class:`Stage`): which tasks it draws, which reward it pays, whether hints are on. A
+:class:`CurriculumController` holds the current stage and promotes when the rolling mean of episode success (or
+return) over a window reaches a threshold, optionally demoting below another; it is plain data with
+``state_dict()`` / ``load_state_dict()`` for checkpoints.
+
+With one env the gate records each episode in its controller itself. With a vector env the training loop owns the
+controller: it records the episodes it sees and pushes the stage to every copy, e.g. ``envs.call("set_stage", k)``
+(each copy then stops recording on its own: ``auto_record=False``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from envtune_gym.tasks import Category, Task
+from envtune_gym.wrappers.hints import HintAugmentation
+from envtune_gym.wrappers.rewards import FormatScorer, ProgressScorer
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One curriculum stage: its task filter, its reward and whether hints are on.
+
+    Example:
+        >>> Stage("syntax", categories=("base",), max_calls=4, reward="format").reward
+        'format'
+    """
+
+    name: str
+    #: Keep tasks of these categories (all if ``None``).
+    categories: tuple[Category, ...] | None = None
+    #: Keep tasks whose domains are all among these BFCL class names (all if ``None``).
+    domains: tuple[str, ...] | None = None
+    #: Keep tasks with at most this many ground-truth calls / user turns (difficulty).
+    max_calls: int | None = None
+    max_turns: int | None = None
+    reward: Literal["format", "progress"] = "progress"
+    hints: bool = True
+
+    def matches(self, task: Task) -> bool:
+        """Whether ``task`` belongs to this stage."""
+        calls = sum(len(turn) for turn in task.ground_truth)
+        return (
+            (self.categories is None or task.category in self.categories)
+            and (self.domains is None or set(task.domains) <= set(self.domains))
+            and (self.max_calls is None or calls <= self.max_calls)
+            and (self.max_turns is None or task.num_turns <= self.max_turns)
+        )
+
+
+#: The paper's plan: syntax on easy tasks, base with hints and progress reward, all with hints, all without.
+DEFAULT_STAGES: tuple[Stage, ...] = (
+    Stage("syntax", categories=("base",), max_calls=4, reward="format", hints=True),
+    Stage("base", categories=("base",), reward="progress", hints=True),
+    Stage("all_with_hints", reward="progress", hints=True),
+    Stage("all_without_hints", reward="progress", hints=False),
+)
+
+
+class CurriculumController:
+    """The current stage, and promotion (or demotion) from a rolling window of episode outcomes.
+
+    Args:
+        stages: the stages, easiest first.
+        window: episodes in the rolling window.
+        threshold: promote when the window is full and its mean is at least this.
+        demotion_threshold: demote when the window is full and its mean is below this (never if ``None``).
+
+    Example:
+        >>> controller = CurriculumController(window=2, threshold=0.5)
+        >>> [controller.record(value) for value in (1.0, 1.0)], controller.stage
+        ([False, True], 1)
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        *,
+        window: int = 32,
+        threshold: float = 0.7,
+        demotion_threshold: float | None = None,
+    ) -> None:
+        if not stages:
+            raise ValueError("a curriculum needs at least one stage")
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        if demotion_threshold is not None and demotion_threshold >= threshold:
+            raise ValueError("demotion_threshold must be below threshold, or the stage would oscillate")
+        self.stages = tuple(stages)
+        self.window = window
+        self.threshold = threshold
+        self.demotion_threshold = demotion_threshold
+        self.stage = 0
+        self.transitions: list[dict[str, Any]] = []
+        self._outcomes: deque[float] = deque(maxlen=window)
+        self._episodes = 0
+
+    @property
+    def current(self) -> Stage:
+        """The current :class:`Stage`."""
+        return self.stages[self.stage]
+
+    @property
+    def window_mean(self) -> float | None:
+        """The mean outcome in the window (``None`` while it is empty)."""
+        return sum(self._outcomes) / len(self._outcomes) if self._outcomes else None
+
+    def record(self, outcome: float) -> bool:
+        """Record one episode's outcome (success 0/1, or its return); True if the stage changed."""
+        self._episodes += 1
+        self._outcomes.append(float(outcome))
+        if len(self._outcomes) < self.window:
+            return False
+        mean = self.window_mean
+        if mean >= self.threshold and self.stage < len(self.stages) - 1:
+            return self._move(+1, mean)
+        if self.demotion_threshold is not None and mean < self.demotion_threshold and self.stage > 0:
+            return self._move(-1, mean)
+        return False
+
+    def set_stage(self, stage: int) -> None:
+        """Jump to a stage (e.g. pushed from a training loop's controller); the window starts afresh."""
+        if not 0 <= stage < len(self.stages):
+            raise ValueError(f"stage must be in 0..{len(self.stages) - 1}, got {stage}")
+        if stage != self.stage:
+            self.stage = stage
+            self._outcomes.clear()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: stage, window, transitions, settings."""
+        return {
+            "stage": self.stage,
+            "outcomes": list(self._outcomes),
+            "episodes": self._episodes,
+            "transitions": [dict(t) for t in self.transitions],
+            "window": self.window,
+            "threshold": self.threshold,
+            "demotion_threshold": self.demotion_threshold,
+            "stages": [asdict(stage) for stage in self.stages],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; the stages must be the same."""
+        if _plain([asdict(stage) for stage in self.stages]) != _plain(state["stages"]):
+            raise ValueError("the checkpoint was saved with different stages")
+        self.window, self.threshold = state["window"], state["threshold"]
+        self.demotion_threshold = state["demotion_threshold"]
+        self.stage = state["stage"]
+        self._outcomes = deque(state["outcomes"], maxlen=self.window)
+        self._episodes = state["episodes"]
+        self.transitions = [dict(t) for t in state["transitions"]]
+
+    def _move(self, direction: int, mean: float) -> bool:
+        before = self.stage
+        self.stage += direction
+        self._outcomes.clear()
+        self.transitions.append(
+            {"episode": self._episodes, "from": before, "to": self.stage, "window_mean": mean}
+        )
+        return True
+
+
+def _plain(value: Any) -> Any:
+    """The value as JSON would carry it (tuples become lists), so saved and live stages compare equal."""
+    return json.loads(json.dumps(value))
+
+
+class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
+    """Draw tasks, pay rewards and switch hints by the current curriculum stage.
+
+    The gate puts a :class:`HintAugmentation` under itself (level ``"full"`` or ``"off"`` by stage), draws each
+    episode's task among the env's tasks that match the stage, and pays the stage's reward (format or progress)
+    instead of the env's. ``info["curriculum"]`` reports ``stage``, ``name``, ``reward``, ``hints``,
+    ``window_mean`` and, on an episode's last step, ``changed`` (whether this episode moved the stage).
+
+    Args:
+        env: an EnvTune env (or a wrapper of one).
+        stages, window, threshold, demotion_threshold: for the controller the gate makes when none is given.
+        controller: a :class:`CurriculumController` to use (shared by several gates in one process, say).
+        metric: what an episode's outcome is: ``"success"`` (BFCL's verdict) or ``"reward"`` (its return).
+        auto_record: record each finished episode in the controller (turn off when a training loop drives it).
+
+    Example:
+        >>> import gymnasium as gym, envtune_gym
+        >>> env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), window=4, threshold=0.5)
+        >>> observation, info = env.reset(seed=0)
+        >>> info["curriculum"]["name"], info["task_id"].startswith("filesystem_base")
+        ('syntax', True)
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[str, str],
+        *,
+        stages: Sequence[Stage] = DEFAULT_STAGES,
+        window: int = 32,
+        threshold: float = 0.7,
+        demotion_threshold: float | None = None,
+        controller: CurriculumController | None = None,
+        metric: Literal["success", "reward"] = "success",
+        auto_record: bool = True,
+    ) -> None:
+        if metric not in ("success", "reward"):
+            raise ValueError(f"metric must be 'success' or 'reward', got {metric!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, stages=tuple(stages), window=window, threshold=threshold,
+            demotion_threshold=demotion_threshold, metric=metric, auto_record=auto_record,
+        )  # fmt: skip
+        gym.Wrapper.__init__(self, HintAugmentation(env))
+        self.controller = controller or CurriculumController(
+            stages, window=window, threshold=threshold, demotion_threshold=demotion_threshold
+        )
+        self.metric = metric
+        self.auto_record = auto_record
+        self._tasks: tuple[Task, ...] = tuple(env.unwrapped.tasks)
+        for index, stage in enumerate(self.controller.stages):
+            if not any(stage.matches(task) for task in self._tasks):
+                raise ValueError(
+                    f"stage {index} ({stage.name}) matches none of this env's {len(self._tasks)} tasks"
+                )
+        self._rng = np.random.default_rng()
+        self._scorer: ProgressScorer | FormatScorer = ProgressScorer()
+        self._episode_return = 0.0
+
+    @property
+    def stage(self) -> int:
+        """The current stage index."""
+        return self.controller.stage
+
+    def set_stage(self, stage: int) -> None:
+        """Move to a stage (takes effect at the next reset); reachable as ``envs.call("set_stage", k)``."""
+        self.controller.set_stage(stage)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        stage = self.controller.current
+        options = dict(options or {})
+        if "task" not in options and "task_id" not in options:
+            candidates = [task for task in self._tasks if stage.matches(task)]
+            options["task_id"] = candidates[int(self._rng.integers(len(candidates)))].id
+        self.env.level = "full" if stage.hints else "off"
+        self._scorer = FormatScorer() if stage.reward == "format" else ProgressScorer()
+        self._episode_return = 0.0
+        observation, info = self.env.reset(seed=seed, options=options)
+        info["curriculum"] = self._report()
+        return observation, info
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        observation, _, terminated, truncated, info = self.env.step(action)
+        reward, components = self._scorer.score(info, terminated, truncated)
+        if components is not None:
+            info["reward_components"] = components
+        self._episode_return += reward
+        report = self._report()
+        if terminated or truncated:
+            outcome = float(info.get("success", False)) if self.metric == "success" else self._episode_return
+            report["changed"] = self.controller.record(outcome) if self.auto_record else False
+        info["curriculum"] = report
+        return observation, reward, terminated, truncated, info
+
+    def _report(self) -> dict[str, Any]:
+        stage = self.controller.current
+        mean = self.controller.window_mean
+        return {
+            "stage": self.controller.stage,
+            "name": stage.name,
+            "reward": stage.reward,
+            "hints": stage.hints,
+            "window_mean": -1.0 if mean is None else mean,
+        }
