@@ -8,7 +8,8 @@ wrong and what exists; this wrapper adds, for each failure, the piece of the too
 - an unknown tool: the closest available tools, with their signatures (``full``: and descriptions);
 - invalid arguments: the tool's signature (``full``: every parameter's type, default, allowed values, doc);
 - a failed call whose message names other tools (log in first, list the ids, look up an airport code): their
-  signatures, usually the precondition to satisfy first (``full``: with their descriptions);
+  signatures, usually the precondition to satisfy first (``full``: with their descriptions); one that names no
+  tool (a name or id not found): the domain's tools that list what exists;
 - an unexpected tool crash: the tool's signature, to check the argument values against.
 
 Hints come from ``info["tools"]`` (the schemas of the tools available now) and ``info["calls"]`` /
@@ -39,6 +40,8 @@ NO_CALL_GUARD = (
     "user for what is missing instead of calling tools."
 )
 _MAX_HINT_CHARS = 2_000
+#: Name prefixes of tools that list what exists (with no required argument, they can always be called).
+_LISTING_PREFIXES = ("ls", "list", "get_all", "get_available", "view", "get_order_history", "get_watchlist")
 
 
 class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
@@ -151,12 +154,27 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
             tool for tool in self._tools if tool != name and re.search(rf"\b{re.escape(tool)}\b", message)
         ]
         if not named:
-            return ""
+            return self._listing_hint(name)
         if self.level == "brief":
             return f"The error points to {' and '.join(self._signature(tool) for tool in named)}."
         return "The error points to these tools:\n" + "\n".join(
             f"- {self._signature(tool)}: {self._summary(tool)}" for tool in named
         )
+
+    def _listing_hint(self, name: str) -> str:
+        """For a failure that names no other tool (a name or id not found): the domain's tools that list things."""
+        domain = self._domain_of(name)
+        listing = [
+            tool for tool, function in self._tools.items()
+            if tool != name and self._domain_of(tool) == domain and tool.startswith(_LISTING_PREFIXES)
+            and not function.get("parameters", {}).get("required")
+        ]  # fmt: skip
+        if not listing:
+            return ""
+        return f"To see what exists, call {' or '.join(self._signature(tool) for tool in listing)}."
+
+    def _domain_of(self, name: str) -> str:
+        return self._tools.get(name, {}).get("description", "").split(" Tool description: ", 1)[0]
 
     def _signature(self, name: str) -> str:
         return signature_of(name, self._tools[name].get("parameters", {}))

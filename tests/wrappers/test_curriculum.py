@@ -94,9 +94,10 @@ def test_stages_that_match_no_task_are_refused():
         CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=[Stage("trading", domains=("TradingBot",))])
 
 
-def test_a_training_loop_drives_the_stage_of_a_vector_env():
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_training_loop_drives_the_stage_of_a_vector_env(mode):
     envs = gym.make_vec(
-        "EnvTune/FileSystem-v0", num_envs=2, vectorization_mode="sync",
+        "EnvTune/FileSystem-v0", num_envs=2, vectorization_mode=mode,
         wrappers=[lambda env: CurriculumGate(env, auto_record=False)],
     )  # fmt: skip
     try:

@@ -63,7 +63,14 @@ def test_a_name_not_found_is_answered_with_what_is_there():
     observation, _, _, _, info = env.step("[cd(folder='no_such_dir')]")
     assert info["calls"][0]["error"] == "tool_error"
     listing = env.unwrapped.domains["GorillaFileSystem"].ls()["current_directory_content"]
-    assert listing and all(name in observation for name in listing)
+    assert listing and all(name in observation for name in listing)  # the env's message lists them
+    assert info["hint"] == "To see what exists, call ls(a: boolean = False)."
+    messaging = hinted("EnvTune/Messaging-v0", task_id="messaging_base_0", level="brief")
+    # the message names the tool that would create the user: the hint gives its signature
+    assert (
+        hint_of(messaging, "[get_user_id(user='Nobody Atall')]")
+        == "The error points to add_contact(user_name: string)."
+    )
 
 
 def test_malformed_actions_get_the_accepted_formats():
