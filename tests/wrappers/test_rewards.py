@@ -138,3 +138,15 @@ def test_wrappers_record_their_arguments_and_rebuild_from_the_spec():
     rebuilt = gym.make(env.spec)
     assert isinstance(rebuilt, FormatReward) and rebuilt.normalize is True
     assert rebuilt.env.partial_credit is True and isinstance(rebuilt.unwrapped, envtune_gym.ToolUseEnv)
+
+
+def test_wrappers_compose():
+    from envtune_gym.wrappers import HintAugmentation
+
+    env = ProgressReward(HintAugmentation(gym.make("EnvTune/FileSystem-v0"), level="brief"), partial_credit=True)
+    task = load_bundled("filesystem")[3]
+    env.reset(options={"task_id": task.id})
+    _, reward, _, _, info = env.step("[lss()]")
+    assert info["hint"].startswith("Did you mean") and "reward_components" in info and reward == 0.0
+    total, _ = episode_return(env, task, oracle_actions(task))
+    assert math.isclose(total, 1.0)
