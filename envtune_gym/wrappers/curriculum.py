@@ -235,8 +235,12 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
 
     @property
     def stage(self) -> int:
-        """The current stage index."""
+        """The current stage index; assigning it (also as ``envs.set_attr("stage", k)``) moves the curriculum."""
         return self.controller.stage
+
+    @stage.setter
+    def stage(self, stage: int) -> None:
+        self.controller.set_stage(stage)
 
     def set_stage(self, stage: int) -> None:
         """Move to a stage (takes effect at the next reset); reachable as ``envs.call("set_stage", k)``."""

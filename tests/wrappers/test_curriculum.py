@@ -107,5 +107,7 @@ def test_a_training_loop_drives_the_stage_of_a_vector_env(mode):
         assert envs.get_attr("stage") == (2, 2)
         _, infos = envs.reset(seed=1)
         assert list(infos["curriculum"]["name"]) == ["all_with_hints", "all_with_hints"]
+        envs.set_attr("stage", 1)
+        assert envs.get_attr("stage") == (1, 1)
     finally:
         envs.close()
