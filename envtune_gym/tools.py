@@ -267,6 +267,12 @@ def _definition_order(domain_cls: type[Domain], names: set[str]) -> list[str]:
     return ordered
 
 
+@functools.cache
+def _spec_map(domain_cls: type[Domain]) -> dict[str, ToolSpec]:
+    """A domain class's tools by name (built once; callers copy it, never change it)."""
+    return {spec.name: spec for spec in tool_specs(domain_cls)}
+
+
 @dataclass(frozen=True)
 class _Validators:
     schema: jsonschema.protocols.Validator  # the authority, and the source of error messages
@@ -327,10 +333,10 @@ class ToolRegistry:
     def __init__(self, domains: Iterable[Domain]) -> None:
         self._specs: dict[str, ToolSpec] = {}
         self._owners: dict[str, Domain] = {}
-        for domain in domains:
-            for spec in tool_specs(type(domain)):
-                self._specs[spec.name] = spec
-                self._owners[spec.name] = domain
+        for domain in domains:  # every reset builds registries: keep this to a few dict updates
+            specs = _spec_map(type(domain))
+            self._specs.update(specs)
+            self._owners.update(dict.fromkeys(specs, domain))
 
     @property
     def names(self) -> tuple[str, ...]:
