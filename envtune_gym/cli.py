@@ -1,6 +1,7 @@
 """The ``envtune`` command.
 
 Example:
+    $ envtune train                     # GRPO on the tiny default: a local model, a 2-core CPU, a few minutes
     $ envtune demo                      # one FileSystem episode played by the oracle, transcript printed
     $ envtune demo --task filesystem_miss_func_0 --style hermes
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 
 import envtune_gym
+from envtune_gym.agents.command import add_commands as add_train_commands
 from envtune_gym.agents.oracle import oracle_actions
 
 
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="action format (default: %(default)s)",
     )
     demo.set_defaults(handler=_demo)
+    add_train_commands(commands)
     return parser
 
 

@@ -1,0 +1,417 @@
+"""The reference GRPO agent, top to bottom: rollouts, advantages, the clipped update, curriculum, logging.
+
+One optimizer step: draw ``tasks_per_step`` tasks of the current curriculum stage; play each ``group_size`` times
+from the same state (token in, token out, batched across episodes); reward each episode with the stage's reward
+(format or progress, from :class:`~envtune_gym.wrappers.CurriculumGate`); normalise rewards within each group;
+take the clipped policy-gradient step over every model token (token-mean), with optional k3 KL to the reference
+and an entropy bonus; record the episodes in the curriculum controller, which may promote the stage; log a row.
+
+Example:
+    >>> from envtune_gym.agents.config import GRPOConfig
+    >>> config = GRPOConfig.from_preset("tiny", total_steps=1, sft_steps=0, tasks_per_step=1, group_size=2,
+    ...                                 tiny_vocab_size=600, progress=False, max_new_tokens=8)
+    >>> result = train(config)
+    >>> sorted(result.rows[0])[:4]
+    ['call_error_rate', 'clip_frac_high', 'clip_frac_low', 'entropy']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import envtune_gym  # noqa: F401  (registers the EnvTune ids)
+from envtune_gym.agents import checkpoint as ckpt
+from envtune_gym.agents.config import GRPOConfig
+from envtune_gym.agents.losses import (
+    clipped_surrogate,
+    group_advantages,
+    k3_kl,
+    masked_sum,
+    token_logprobs,
+)
+from envtune_gym.agents.metrics import MetricsLogger, ProgressBar, plot_curves, summarize
+from envtune_gym.agents.policy import Policy, load_policy
+from envtune_gym.agents.rollout import (
+    ChatFormat,
+    EpisodeRunner,
+    Trajectory,
+    model_generate_fn,
+    run_episodes,
+)
+from envtune_gym.wrappers.curriculum import CurriculumController, CurriculumGate
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` leaves behind."""
+
+    rows: list[dict[str, Any]]
+    policy: Policy
+    controller: CurriculumController
+    out: Path | None = None
+    sft_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
+    """Run GRPO as configured; with ``resume``, continue from the newest checkpoint under ``config.out``."""
+    config.validate()
+    out = Path(config.out) if config.out else None
+    start_step, resumed_from = 0, None
+    if resume:
+        resumed_from = _require_checkpoint(out)
+        start_step = ckpt.read_state(resumed_from)["step"]
+    torch.manual_seed(config.seed)
+    policy = load_policy(
+        config,
+        checkpoint=resumed_from / "policy" if resumed_from else None,
+        base_directory=out / "base" if out else None,
+    )
+    chat = ChatFormat(policy.tokenizer, config.system_prompt, config.tool_docs)
+    controller = CurriculumController(
+        config.stages, window=config.curriculum_window, threshold=config.curriculum_threshold
+    )
+    runners = _make_runners(config, chat)
+    sft_rows: list[dict[str, Any]] = []
+    if not resume and config.sft_steps:
+        from envtune_gym.agents.sft import warm_start
+
+        sft_rows = warm_start(policy, chat, runners[0].env, config, out)
+    optimizer, scheduler = _optimizer(policy, config)
+    reference = _reference_model(policy, config)
+    if resumed_from:
+        ckpt.load_trainer_state(resumed_from, optimizer, scheduler)
+        controller.load_state_dict(ckpt.read_state(resumed_from)["curriculum"])
+    logger = MetricsLogger(out, tensorboard=config.tensorboard, resume=resume)
+    if resume:
+        logger.truncate_after(start_step + 1)
+    with logger, ProgressBar(config.total_steps, initial=start_step, enabled=config.progress) as bar:
+        for step in range(start_step, config.total_steps):
+            row = grpo_step(step, policy, reference, chat, runners, controller, optimizer, scheduler, config)
+            logger.log(row)
+            bar.update(row)
+            if out and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.total_steps):
+                state = {"curriculum": controller.state_dict(), "config": config.to_dict()}
+                ckpt.save_checkpoint(out, step + 1, policy, optimizer, scheduler, state)
+    rows = logger.rows  # with resume, the earlier session's rows too
+    if out and rows:
+        plot_curves(rows, out / "curves.png", title=f"GRPO on {config.env_id}")
+    return TrainResult(rows, policy, controller, out, sft_rows)
+
+
+def grpo_step(
+    step: int,
+    policy: Policy,
+    reference: torch.nn.Module | None,
+    chat: ChatFormat,
+    runners: list[EpisodeRunner],
+    controller: CurriculumController,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    config: GRPOConfig,
+) -> dict[str, Any]:
+    """One GRPO optimizer step; returns its metrics row."""
+    stage = controller.stage
+    started = time.perf_counter()
+    trajectories = collect_rollouts(step, policy, chat, runners, controller, config)
+    rollout_seconds = time.perf_counter() - started
+    rewards = torch.tensor([trajectory.reward for trajectory in trajectories])
+    advantages = group_advantages(rewards, config.group_size, config.scale_rewards)
+    started = time.perf_counter()
+    update = policy_update(policy, reference, optimizer, trajectories, advantages.advantages, config)
+    scheduler.step()
+    train_seconds = time.perf_counter() - started
+    changed = _record_outcomes(controller, trajectories, config)
+    return _row(
+        step, stage, controller, trajectories, advantages.zero_std_groups, update,
+        rollout_seconds, train_seconds, scheduler.get_last_lr()[0], changed, config,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Rollouts
+
+
+def collect_rollouts(
+    step: int,
+    policy: Policy,
+    chat: ChatFormat,
+    runners: list[EpisodeRunner],
+    controller: CurriculumController,
+    config: GRPOConfig,
+) -> list[Trajectory]:
+    """``tasks_per_step`` groups of ``group_size`` episodes of the current stage, in group order."""
+    rng = np.random.default_rng([config.seed, step])
+    tasks = draw_tasks(runners[0].env, controller, config.tasks_per_step, rng)
+    for index, runner in enumerate(runners):
+        runner.env.set_stage(controller.stage)
+        runner.start(tasks[index // config.group_size], group=index // config.group_size)
+    generator = torch.Generator(device=policy.device).manual_seed(config.seed * 1_000_003 + step)
+    generate = model_generate_fn(
+        policy.model, chat, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+        top_p=config.top_p, generator=generator,
+    )  # fmt: skip
+    policy.model.eval()
+    run_episodes(runners, generate, config.generation_batch_size)
+    return [runner.trajectory for runner in runners]
+
+
+def draw_tasks(env: gym.Env, controller: CurriculumController, count: int, rng: np.random.Generator) -> list[str]:
+    """``count`` distinct task ids of the current stage (with repeats only when the stage has fewer)."""
+    candidates = [task.id for task in env.unwrapped.tasks if controller.current.matches(task)]
+    replace = len(candidates) < count
+    return [candidates[int(index)] for index in rng.choice(len(candidates), size=count, replace=replace)]
+
+
+def _make_runners(config: GRPOConfig, chat: ChatFormat) -> list[EpisodeRunner]:
+    runners = []
+    for _ in range(config.tasks_per_step * config.group_size):
+        env = gym.make(config.env_id, max_steps_per_turn=config.max_steps_per_turn, **config.env_kwargs)
+        gate = CurriculumGate(env, stages=config.stages, auto_record=False)
+        runners.append(EpisodeRunner(gate, chat, config.max_episode_tokens))
+    return runners
+
+
+def _record_outcomes(
+    controller: CurriculumController, trajectories: Sequence[Trajectory], config: GRPOConfig
+) -> bool:
+    changed = False
+    for trajectory in trajectories:
+        outcome = float(trajectory.success) if config.curriculum_metric == "success" else trajectory.reward
+        changed |= controller.record(outcome)
+    return changed
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The update
+
+
+@dataclass
+class _Batch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    targets: torch.Tensor
+    #: 1 where the target is a model token (over the positions from ``start`` on).
+    loss_mask: torch.Tensor
+    old_logprobs: torch.Tensor
+    advantages: torch.Tensor
+    #: First position whose prediction is kept (the shortest prompt's last token): earlier ones are all prompt.
+    start: int
+
+
+def policy_update(
+    policy: Policy,
+    reference: torch.nn.Module | None,
+    optimizer: torch.optim.Optimizer,
+    trajectories: Sequence[Trajectory],
+    advantages: torch.Tensor,
+    config: GRPOConfig,
+) -> dict[str, float]:
+    """The clipped GRPO update over every model token of the step (token-mean), ``ppo_epochs`` times."""
+    weights = advantages.clone()
+    if config.mask_truncated:
+        weights[[index for index, item in enumerate(trajectories) if item.cut_by_length]] = 0.0
+    batches = [_collate(chunk, weights[index : index + len(chunk)], policy.device)
+               for index, chunk in _micro_batches(trajectories, config.micro_batch_size)]  # fmt: skip
+    total_tokens = max(1, sum(int(batch.loss_mask.sum()) for batch in batches))
+    ref_logprobs = [_reference_logprobs(policy, reference, batch, config) for batch in batches]
+    policy.model.train()
+    totals: Counter[str] = Counter()
+    grad_norm = 0.0
+    for epoch in range(config.ppo_epochs):
+        optimizer.zero_grad(set_to_none=True)
+        for batch, ref in zip(batches, ref_logprobs, strict=True):
+            terms = _micro_step(policy, batch, ref, total_tokens, config)
+            if epoch == 0:
+                totals.update(terms)
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.max_grad_norm))
+        optimizer.step()
+    return {key: value / total_tokens for key, value in totals.items()} | {
+        "grad_norm": grad_norm if math.isfinite(grad_norm) else float("nan"),
+        "train_tokens": float(sum(int(batch.attention_mask.sum()) for batch in batches)),
+    }
+
+
+def _micro_step(
+    policy: Policy, batch: _Batch, ref: torch.Tensor | None, total_tokens: int, config: GRPOConfig
+) -> dict[str, float]:
+    logp, entropy = sequence_logprobs(policy.model, batch, config, with_entropy=True)
+    mask = batch.loss_mask
+    terms = clipped_surrogate(logp, batch.old_logprobs, batch.advantages[:, None], config.clip_low, config.clip_high)
+    per_token = terms.surrogate
+    kl = k3_kl(logp, ref) if ref is not None else torch.zeros_like(logp)
+    if ref is not None:
+        per_token = per_token + config.kl_coef * kl
+    if config.entropy_coef:
+        per_token = per_token - config.entropy_coef * entropy
+    loss = masked_sum(per_token, mask) / total_tokens
+    loss.backward()
+    with torch.no_grad():
+        return {
+            "loss": float(loss) * total_tokens,
+            "pg_loss": float(masked_sum(terms.surrogate, mask)),
+            "kl": float(masked_sum(kl, mask)),
+            "entropy": float(masked_sum(entropy, mask)),
+            "clip_frac_low": float(masked_sum(terms.clipped_low.float(), mask)),
+            "clip_frac_high": float(masked_sum(terms.clipped_high.float(), mask)),
+            "logprob_mismatch": float(masked_sum((logp - batch.old_logprobs).abs(), mask)),
+        }
+
+
+def sequence_logprobs(
+    model: torch.nn.Module, batch: _Batch, config: GRPOConfig, *, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probs (and entropies) of ``batch.targets`` from ``batch.start`` on, fp32, chunked."""
+    position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    hidden = model.get_decoder()(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids, use_cache=False
+    ).last_hidden_state
+    temperature = config.temperature if config.temperature > 0 else 1.0
+    logp, entropy = token_logprobs(
+        hidden[:, batch.start : -1], model.get_output_embeddings(), batch.targets,
+        temperature=temperature, chunk_size=config.logprob_chunk_size, with_entropy=with_entropy,
+    )  # fmt: skip
+    return logp, entropy if entropy is not None else torch.zeros_like(logp)
+
+
+def _reference_logprobs(
+    policy: Policy, reference: torch.nn.Module | None, batch: _Batch, config: GRPOConfig
+) -> torch.Tensor | None:
+    if config.kl_coef == 0:
+        return None
+    policy.model.eval()
+    with torch.no_grad():
+        if reference is not None:
+            return sequence_logprobs(reference, batch, config)[0]
+        with policy.model.disable_adapter():  # LoRA: the base model is the reference, no second copy
+            return sequence_logprobs(policy.model, batch, config)[0]
+
+
+def _micro_batches(items: Sequence[Trajectory], size: int) -> Iterator[tuple[int, Sequence[Trajectory]]]:
+    for start in range(0, len(items), size):
+        yield start, items[start : start + size]
+
+
+def _collate(trajectories: Sequence[Trajectory], advantages: torch.Tensor, device: torch.device) -> _Batch:
+    """Right-padded ids; targets, loss mask and old log-probs aligned with the predicting positions."""
+    width = max(len(item.input_ids) for item in trajectories)
+    start = min(len(item.prompt_ids) for item in trajectories) - 1
+    input_ids = torch.zeros((len(trajectories), width), dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    loss_mask = torch.zeros((len(trajectories), width), dtype=torch.float32)
+    old_logprobs = torch.zeros((len(trajectories), width), dtype=torch.float32)
+    for row, item in enumerate(trajectories):
+        ids = item.input_ids
+        prompt = len(item.prompt_ids)
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention_mask[row, : len(ids)] = 1
+        loss_mask[row, prompt : len(ids)] = torch.tensor(item.response_mask, dtype=torch.float32)
+        old_logprobs[row, prompt : len(ids)] = torch.tensor(item.logprobs, dtype=torch.float32)
+    # Position t predicts token t + 1: targets and their masks are shifted left by one.
+    return _Batch(
+        input_ids=input_ids.to(device),
+        attention_mask=attention_mask.to(device),
+        targets=input_ids[:, start + 1 :].to(device),
+        loss_mask=(loss_mask[:, start + 1 :] * attention_mask[:, start + 1 :]).to(device),
+        old_logprobs=old_logprobs[:, start + 1 :].to(device),
+        advantages=advantages.to(device),
+        start=start,
+    )
+
+
+def _optimizer(
+    policy: Policy, config: GRPOConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    optimizer = torch.optim.AdamW(
+        policy.trainable_parameters(),
+        lr=config.learning_rate,
+        betas=(config.adam_beta1, config.adam_beta2),
+        weight_decay=config.weight_decay,
+    )
+    warmup = max(1, config.warmup_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+    return optimizer, scheduler
+
+
+def _reference_model(policy: Policy, config: GRPOConfig) -> torch.nn.Module | None:
+    """A frozen copy for the KL term, only when KL is on and LoRA cannot provide it by switching adapters off."""
+    if config.kl_coef == 0 or policy.lora:
+        return None
+    import copy
+
+    reference = copy.deepcopy(policy.model).eval()
+    for parameter in reference.parameters():
+        parameter.requires_grad_(False)
+    return reference
+
+
+def _require_checkpoint(out: Path | None) -> Path:
+    if out is None:
+        raise ValueError("resume needs --out: the directory of the run to continue")
+    directory = ckpt.latest_checkpoint(out)
+    if directory is None:
+        raise ValueError(f"no checkpoint under {str(out)!r} to resume from (looked for checkpoints/latest)")
+    return directory
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Metrics
+
+
+def _row(
+    step: int,
+    stage: int,
+    controller: CurriculumController,
+    trajectories: Sequence[Trajectory],
+    zero_std_groups: int,
+    update: dict[str, float],
+    rollout_seconds: float,
+    train_seconds: float,
+    learning_rate: float,
+    changed: bool,
+    config: GRPOConfig,
+) -> dict[str, Any]:
+    rewards = np.array([item.reward for item in trajectories])
+    model_tokens = sum(item.model_tokens for item in trajectories)
+    calls = sum(item.tool_calls for item in trajectories)
+    messages = max(1, sum(item.messages for item in trajectories))
+    finishes = Counter(item.finish for item in trajectories)
+    return {
+        "step": step + 1,
+        "stage": stage,
+        "stage_name": controller.stages[stage].name,
+        "stage_changed": changed,
+        "next_stage": controller.stage,
+        "reward_mean": float(rewards.mean()),
+        "reward_std": float(rewards.std()),
+        "success": float(np.mean([item.success for item in trajectories])),
+        "turn_accuracy": sum(item.turns_passed for item in trajectories)
+        / max(1, sum(item.turns_checked for item in trajectories)),
+        "frac_zero_std_groups": zero_std_groups / config.tasks_per_step,
+        **update,
+        "learning_rate": learning_rate,
+        "episodes": len(trajectories),
+        "model_tokens": model_tokens,
+        "response_length_mean": float(np.mean([len(item.response_ids) for item in trajectories])),
+        "messages_per_episode": messages / len(trajectories),
+        "tool_calls_per_episode": calls / len(trajectories),
+        "call_error_rate": sum(item.call_errors for item in trajectories) / max(1, calls),
+        "format_error_rate": sum(item.format_errors for item in trajectories) / messages,
+        "frac_cut_by_length": (finishes["length"] + finishes["budget"]) / len(trajectories),
+        "rollout_seconds": rollout_seconds,
+        "train_seconds": train_seconds,
+        "rollout_tokens_per_s": model_tokens / max(rollout_seconds, 1e-9),
+        "train_tokens_per_s": update.get("train_tokens", 0.0) / max(train_seconds, 1e-9),
+    }
+
+
+__all__ = ["TrainResult", "collect_rollouts", "grpo_step", "policy_update", "summarize", "train"]
