@@ -65,6 +65,7 @@ class TrainResult:
 def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
     """Run GRPO as configured; with ``resume``, continue from the newest checkpoint under ``config.out``."""
     config.validate()
+    _quiet_transformers()
     out = Path(config.out) if config.out else None
     start_step, resumed_from = 0, None
     if resume:
@@ -352,6 +353,13 @@ def _reference_model(policy: Policy, config: GRPOConfig) -> torch.nn.Module | No
     for parameter in reference.parameters():
         parameter.requires_grad_(False)
     return reference
+
+
+def _quiet_transformers() -> None:
+    """Our progress bar is the one to watch; transformers' own bars (e.g. when saving shards) are noise."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _require_checkpoint(out: Path | None) -> Path:

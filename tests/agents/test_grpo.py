@@ -1,0 +1,163 @@
+"""The GRPO loop: a step end to end, exact resume, LoRA with the adapter-free reference, config and CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from envtune_gym.agents.checkpoint import latest_checkpoint  # noqa: E402
+from envtune_gym.agents.config import GRPOConfig, load_config_file, parse_flag_value  # noqa: E402
+from envtune_gym.agents.grpo import train  # noqa: E402
+from envtune_gym.agents.metrics import read_metrics  # noqa: E402
+from envtune_gym.cli import main  # noqa: E402
+from envtune_gym.wrappers.curriculum import Stage  # noqa: E402
+
+#: Keys whose values depend on wall-clock time.
+TIMING = {"rollout_seconds", "train_seconds", "rollout_tokens_per_s", "train_tokens_per_s"}
+
+SMALL = dict(
+    tiny_vocab_size=1024, tasks_per_step=1, group_size=4, max_new_tokens=24, sft_steps=4, progress=False,
+    tensorboard=False, learning_rate=1e-3, checkpoint_every=2,
+)  # fmt: skip
+
+
+def _config(**overrides) -> GRPOConfig:
+    return GRPOConfig.from_preset("tiny", **{**SMALL, **overrides})
+
+
+def _without_timing(rows):
+    return [{key: value for key, value in row.items() if key not in TIMING} for row in rows]
+
+
+def test_a_training_step_logs_every_metric_and_updates_the_weights():
+    config = _config(total_steps=2)
+    result = train(config)
+    assert len(result.rows) == 2 and [row["step"] for row in result.rows] == [1, 2]
+    row = result.rows[-1]
+    for key in ("reward_mean", "success", "stage", "loss", "kl", "entropy", "grad_norm", "clip_frac_low",
+                "frac_zero_std_groups", "rollout_tokens_per_s", "train_tokens_per_s", "logprob_mismatch"):  # fmt: skip
+        assert key in row, key
+    assert row["episodes"] == 4 and row["model_tokens"] > 0
+    assert row["logprob_mismatch"] < 1e-3  # the trainer's recomputation agrees with the sampler
+    assert len(result.sft_rows) == 4 and result.sft_rows[-1]["loss"] < result.sft_rows[0]["loss"]
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(_config(total_steps=4, out=str(tmp_path / "straight")))
+    interrupted = _config(total_steps=2, out=str(tmp_path / "resumed"))
+    train(interrupted)
+    assert latest_checkpoint(tmp_path / "resumed").name == "step_000002"
+    resumed = train(_config(total_steps=4, out=str(tmp_path / "resumed")), resume=True)
+    # Same draws, same samples, same updates; float metrics may differ in the last bits (kernel threading).
+    assert len(resumed.rows) == len(straight.rows) == 4
+    for got, want in zip(_without_timing(resumed.rows), _without_timing(straight.rows), strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-6), (want["step"], key)
+            else:
+                assert got[key] == value, (want["step"], key)
+    assert [row["step"] for row in read_metrics(tmp_path / "resumed" / "metrics.jsonl")] == [1, 2, 3, 4]
+    for (name, a), (_, b) in zip(
+        straight.policy.model.state_dict().items(), resumed.policy.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert (tmp_path / "resumed" / "curves.png").stat().st_size > 10_000
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train(_config(total_steps=1, out=str(tmp_path)), resume=True)
+    with pytest.raises(ValueError, match="needs --out"):
+        train(_config(total_steps=1), resume=True)
+
+
+def test_lora_trains_only_adapters_and_uses_the_base_as_reference(tmp_path):
+    pytest.importorskip("peft")
+    config = _config(total_steps=2, sft_steps=0, lora=True, lora_rank=4, lora_alpha=8, kl_coef=0.1,
+                     out=str(tmp_path), lora_target_modules=["q_proj", "v_proj"])  # fmt: skip
+    result = train(config)
+    trainable = [name for name, p in result.policy.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in name for name in trainable)
+    assert result.rows[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # adapters start at zero: policy == reference
+    assert result.rows[1]["kl"] >= 0.0
+    resumed = train(config.with_overrides({"total_steps": 3}), resume=True)
+    assert [row["step"] for row in resumed.rows] == [1, 2, 3]
+
+
+def test_kl_without_lora_uses_a_frozen_copy():
+    result = train(_config(total_steps=2, sft_steps=0, kl_coef=0.5, entropy_coef=0.05))
+    assert result.rows[0]["kl"] == pytest.approx(0.0, abs=1e-6)
+    assert result.rows[1]["kl"] > 0.0  # the policy moved away from the reference
+
+
+def test_curriculum_promotion_is_logged_and_checkpointed(tmp_path):
+    stages = [Stage("first", categories=("base",), max_calls=2), Stage("second", categories=("base",))]
+    config = _config(total_steps=2, stages=stages, curriculum_window=4, curriculum_threshold=0.0,
+                     curriculum_metric="reward", out=str(tmp_path), sft_steps=0)  # fmt: skip
+    result = train(config)
+    assert result.rows[0]["stage_changed"] and result.rows[0]["next_stage"] == 1
+    assert result.rows[1]["stage"] == 1 and result.rows[1]["stage_name"] == "second"
+    state = json.loads((latest_checkpoint(tmp_path) / "state.json").read_text())
+    assert state["curriculum"]["stage"] == 1 and state["step"] == 2
+
+
+def test_config_validation_and_overrides():
+    config = GRPOConfig.from_preset("qwen3-4b")
+    assert config.lora and config.kl_coef == 0.1 and len(config.stages) == 4
+    assert config.with_overrides({"group_size": 4}).group_size == 4
+    with pytest.raises(ValueError, match="unknown config field"):
+        config.with_overrides({"grup_size": 4})
+    with pytest.raises(ValueError, match="group_size must be >= 2"):
+        config.with_overrides({"group_size": 1})
+    with pytest.raises(ValueError, match="unknown preset"):
+        GRPOConfig.from_preset("huge")
+    rebuilt = GRPOConfig(**config.to_dict())
+    assert rebuilt == config
+
+
+def test_config_files_and_flag_values(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"group_size": 6, "stages": [{"name": "a", "categories": ["base"]}]}))
+    data = load_config_file(tmp_path / "c.json")
+    config = GRPOConfig.from_preset("tiny").with_overrides(data)
+    assert config.group_size == 6 and config.stages[0] == Stage("a", categories=("base",))
+    (tmp_path / "c.toml").write_text("learning_rate = 0.001\nlora = true\n")
+    assert load_config_file(tmp_path / "c.toml") == {"learning_rate": 0.001, "lora": True}
+    assert parse_flag_value("lora", "true") is True and parse_flag_value("group_size", "3") == 3
+    assert parse_flag_value("env_kwargs", '{"split": "train"}') == {"split": "train"}
+    with pytest.raises(ValueError, match="expects true or false"):
+        parse_flag_value("lora", "maybe")
+    with pytest.raises(ValueError, match="unknown stage field"):
+        GRPOConfig(stages=[{"name": "x", "difficulty": 3}])
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_config_file(tmp_path / "bad.json")
+
+
+def test_envtune_train_command_writes_the_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    flags = ["--out", str(out), "--total-steps", "2", "--tiny-vocab-size", "1024", "--group-size", "2",
+             "--tasks-per-step", "1", "--sft-steps", "2", "--progress", "false", "--max-new-tokens", "16"]  # fmt: skip
+    assert main(["train", *flags]) == 0
+    assert "reward" in capsys.readouterr().out
+    for name in ("metrics.jsonl", "sft_metrics.jsonl", "curves.png", "checkpoints/latest"):
+        assert (out / name).exists(), name
+    assert main(["train", *flags]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", *flags, "--total-steps", "3", "--resume"]) == 0
+    assert [row["step"] for row in read_metrics(out)] == [1, 2, 3]
+    assert main(["train", "--out", str(tmp_path / "x"), "--group-size", "1"]) == 2
+    assert "group_size" in capsys.readouterr().err
+
+
+def test_envtune_sft_command_saves_a_loadable_policy(tmp_path, capsys):
+    transformers = pytest.importorskip("transformers")
+    out = tmp_path / "sft"
+    assert main(["sft", "--out", str(out), "--sft-steps", "3", "--tiny-vocab-size", "1024", "--progress", "false"]) == 0
+    model = transformers.AutoModelForCausalLM.from_pretrained(out / "sft_policy")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(out / "sft_policy")
+    assert model.config.vocab_size == len(tokenizer) and tokenizer.chat_template
