@@ -4,11 +4,15 @@ Example:
     $ envtune train                     # GRPO on the tiny default: a local model, a 2-core CPU, a few minutes
     $ envtune demo                      # one FileSystem episode played by the oracle, transcript printed
     $ envtune demo --task filesystem_miss_func_0 --style hermes
+    $ envtune eval EnvTune/BFCL-v0 --policy oracle --split test   # BFCL's multi-turn accuracy of a policy
+    $ envtune list                      # the envs: domains, tools and task counts (--json, --tools)
+    $ envtune play EnvTune/FileSystem-v0 --task filesystem_base_0   # play an episode yourself, as the agent
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +21,9 @@ import gymnasium as gym
 import envtune_gym
 from envtune_gym.agents.command import add_commands as add_train_commands
 from envtune_gym.agents.oracle import oracle_actions
+from envtune_gym.catalog import catalog_json, env_catalog, format_catalog
+from envtune_gym.eval.command import add_commands as add_eval_commands
+from envtune_gym.play import play
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -61,6 +68,47 @@ def _verdict(turn_result: dict) -> str:
     return "passed" if turn_result["passed"] else f"FAILED ({turn_result['error_type']})"
 
 
+def _list(args: argparse.Namespace) -> int:
+    entries = env_catalog(include_bfcl=not args.no_bfcl)
+    render = catalog_json if args.json else format_catalog
+    print(render(entries, with_tools=args.tools))
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    return play(
+        args.env_id,
+        task_id=args.task,
+        seed=args.seed,
+        hints=args.hints,
+        max_steps_per_turn=args.max_steps_per_turn,
+    )
+
+
+def _add_list_command(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser("list", help="list the envs: domains, tools, bundled and BFCL task counts")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.add_argument("--tools", action="store_true", help="also list each env's tool names")
+    listing.add_argument(
+        "--no-bfcl", action="store_true", help="skip BFCL's task counts (do not read bfcl-eval's data)"
+    )
+    listing.set_defaults(handler=_list)
+
+
+def _add_play_command(commands: argparse._SubParsersAction) -> None:
+    player = commands.add_parser("play", help="play an episode yourself, as the agent, in the terminal")
+    player.add_argument(
+        "env_id", metavar="ENV_ID", help="env id, e.g. EnvTune/FileSystem-v0 (see envtune list)"
+    )
+    player.add_argument("--task", help="task id (default: drawn with --seed)")
+    player.add_argument("--seed", type=int, help="seed for the task draw (default: a random task)")
+    player.add_argument("--hints", action="store_true", help="add HintAugmentation's hints to failed steps")
+    player.add_argument(
+        "--max-steps-per-turn", type=int, metavar="N", help="steps allowed per turn (default: the env's, 20)"
+    )
+    player.set_defaults(handler=_play)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``envtune``."""
     parser = argparse.ArgumentParser(prog="envtune", description=__doc__.splitlines()[0])
@@ -79,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="action format (default: %(default)s)",
     )
     demo.set_defaults(handler=_demo)
+    _add_list_command(commands)
+    _add_play_command(commands)
     add_train_commands(commands)
+    add_eval_commands(commands)
     return parser
 
 
@@ -90,7 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # the reader went away (`envtune list | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

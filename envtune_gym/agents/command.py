@@ -65,7 +65,22 @@ def _prepare_out(config: GRPOConfig, args: argparse.Namespace) -> None:
     shutil.rmtree(out)
 
 
+def _require_train_extra(command: str) -> bool:
+    import importlib.util
+
+    missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"envtune {command}: needs {' and '.join(missing)}: pip install 'envtune-gym[train]' "
+            "(on a CPU-only machine, install PyTorch's CPU build first)",
+            file=sys.stderr,
+        )
+    return not missing
+
+
 def _train(args: argparse.Namespace) -> int:
+    if not _require_train_extra("train"):
+        return 2
     from envtune_gym.agents.grpo import train
     from envtune_gym.agents.metrics import summarize
 
@@ -89,6 +104,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sft(args: argparse.Namespace) -> int:
+    if not _require_train_extra("sft"):
+        return 2
     from envtune_gym.agents.policy import load_policy
     from envtune_gym.agents.rollout import ChatFormat
     from envtune_gym.agents.sft import warm_start

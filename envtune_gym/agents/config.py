@@ -240,7 +240,7 @@ def _stage_from_dict(data: dict[str, Any]) -> Stage:
 TINY_PRESET: dict[str, Any] = {
     "model": "tiny",
     "env_id": "EnvTune/FileSystem-v0",
-    "total_steps": 40,
+    "total_steps": 60,
     "checkpoint_every": 10,
     "stages": [
         Stage("short_base_hints", categories=("base",), max_calls=2, reward="progress", hints=True),
@@ -250,10 +250,10 @@ TINY_PRESET: dict[str, Any] = {
     "curriculum_threshold": 0.8,
     "tasks_per_step": 2,
     "group_size": 8,
-    "max_steps_per_turn": 3,
-    "max_new_tokens": 48,
+    "max_steps_per_turn": 2,
+    "max_new_tokens": 32,
     "max_episode_tokens": 2048,
-    "learning_rate": 2e-4,
+    "learning_rate": 3e-4,
     "sft_steps": 35,
     "sft_learning_rate": 3e-3,
     "sft_batch_size": 8,

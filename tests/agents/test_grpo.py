@@ -161,3 +161,12 @@ def test_envtune_sft_command_saves_a_loadable_policy(tmp_path, capsys):
     model = transformers.AutoModelForCausalLM.from_pretrained(out / "sft_policy")
     tokenizer = transformers.AutoTokenizer.from_pretrained(out / "sft_policy")
     assert model.config.vocab_size == len(tokenizer) and tokenizer.chat_template
+
+
+def test_train_without_the_train_extra_says_how_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(["train"]) == 2
+    assert "pip install 'envtune-gym[train]'" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+"""``envtune eval``: score any policy on any EnvTune env the way BFCL does (accuracy, pass@k, pass^k).
+
+Example:
+    >>> from envtune_gym.eval import OraclePolicy, evaluate
+    >>> result = evaluate("EnvTune/FileSystem-v0", OraclePolicy, limit=4, workers=2, progress=False)
+    >>> result.scores.overall.accuracy
+    1.0
+"""
+
+from envtune_gym.eval.endpoint import EndpointError, OpenAIPolicy
+from envtune_gym.eval.policies import (
+    ContextLengthError,
+    OraclePolicy,
+    Policy,
+    PolicyError,
+    RandomPolicy,
+    TaskInfo,
+    TransformersPolicy,
+)
+from envtune_gym.eval.records import EpisodeRecord, EvalResult
+from envtune_gym.eval.report import markdown_report, summary_dict, write_report
+from envtune_gym.eval.runner import evaluate, run_episode
+from envtune_gym.eval.scores import GroupScores, Scores, pass_at_k, pass_hat_k, score_episodes
+
+__all__ = [
+    "ContextLengthError",
+    "EndpointError",
+    "EpisodeRecord",
+    "EvalResult",
+    "GroupScores",
+    "OpenAIPolicy",
+    "OraclePolicy",
+    "Policy",
+    "PolicyError",
+    "RandomPolicy",
+    "Scores",
+    "TaskInfo",
+    "TransformersPolicy",
+    "evaluate",
+    "markdown_report",
+    "pass_at_k",
+    "pass_hat_k",
+    "run_episode",
+    "score_episodes",
+    "summary_dict",
+    "write_report",
+]

@@ -1,0 +1,176 @@
+"""``envtune eval``: score a policy on an env id and print the Markdown summary.
+
+Example:
+    $ envtune eval EnvTune/BFCL-v0 --policy oracle --workers 4                     # 100.00 everywhere
+    $ envtune eval EnvTune/BFCL-v0 --policy random --samples 2 --split test --out runs/eval_random
+    $ envtune eval EnvTune/FileSystem-v0 --policy hf --model runs/tiny/checkpoints/step_000040/policy
+    $ envtune eval EnvTune/BFCL-v0 --split test --policy openai --base-url http://127.0.0.1:8000/v1 \\
+          --model Qwen/Qwen3-4B-Instruct-2507 --workers 16 --out runs/eval_q4b
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+
+from envtune_gym.eval.policies import Policy
+from envtune_gym.tasks import CATEGORIES
+
+POLICIES = ("oracle", "random", "hf", "openai")
+
+
+class UsageError(ValueError):
+    """Bad command-line input (reported in one line, exit status 2)."""
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register ``eval`` on the ``envtune`` parser.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="envtune")
+        >>> add_commands(parser.add_subparsers(dest="command"))
+        >>> args = parser.parse_args(["eval", "EnvTune/Travel-v0", "--policy", "oracle", "--limit", "2"])
+        >>> args.samples, args.workers, args.limit
+        (1, 4, 2)
+    """
+    parser = commands.add_parser(
+        "eval",
+        help="score a policy on an env the way BFCL does (accuracy, pass@k, pass^k)",
+        description="Score a policy on an env id: BFCL's multi-turn accuracy per category, pass@k and pass^k "
+        "over --samples episodes per task. See docs/eval.md.",
+    )
+    parser.add_argument("env_id", metavar="ENV_ID", help="e.g. EnvTune/BFCL-v0 or EnvTune/FileSystem-v0")
+    parser.add_argument("--policy", required=True, choices=POLICIES, help="who plays")
+    policy = parser.add_argument_group("policy (hf and openai)")
+    policy.add_argument(
+        "--model", help="hf: 'tiny', a hub id, a model or checkpoint dir; openai: the model name"
+    )
+    policy.add_argument(
+        "--base-url", help="openai: API root, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL)"
+    )
+    policy.add_argument(
+        "--api-key-env", help="openai: the environment variable holding the key (default: OPENAI_API_KEY)"
+    )
+    policy.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: %(default)s)")
+    policy.add_argument(
+        "--max-new-tokens", type=int, help="tokens per message (hf default: 512; openai: server's)"
+    )
+    policy.add_argument(
+        "--timeout", type=float, default=60.0, help="openai: seconds per request (default: %(default)s)"
+    )
+    policy.add_argument("--max-retries", type=int, default=3, help="openai: retries (default: %(default)s)")
+    policy.add_argument("--device", default="auto", help="hf: auto, cpu, cuda... (default: %(default)s)")
+    policy.add_argument(
+        "--system-prompt", help="hf and openai: a system message before the first user message"
+    )
+    policy.add_argument(
+        "--seed", type=int, default=0, help="random policy and sampling seed (default: %(default)s)"
+    )
+    tasks = parser.add_argument_group("tasks")
+    tasks.add_argument(
+        "--split", choices=("train", "test"), help="the Environment Tuning split of BFCL's tasks"
+    )
+    tasks.add_argument(
+        "--task-source", choices=("bundled", "bfcl"), help="domain envs: bundled tasks or BFCL's"
+    )
+    tasks.add_argument(
+        "--category", nargs="+", action="extend", choices=CATEGORIES, help="keep these categories"
+    )
+    tasks.add_argument(
+        "--task", nargs="+", action="extend", dest="task_ids", metavar="ID", help="only these task ids"
+    )
+    tasks.add_argument("--limit", type=int, help="only the first N tasks")
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--samples", type=int, default=1, help="episodes per task, the n of pass@k (default: %(default)s)"
+    )
+    run.add_argument(
+        "--workers", type=int, default=4, help="threads, each with its env and policy (default: %(default)s)"
+    )
+    run.add_argument("--max-steps-per-turn", type=int, default=20, help="(default: %(default)s, as BFCL)")
+    run.add_argument("--out", help="write trajectories.jsonl, summary.json, summary.md and accuracy.png here")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """The ``eval`` handler: 0 after printing the summary, 2 with a one-line message on bad input."""
+    from envtune_gym.eval.report import markdown_report
+    from envtune_gym.eval.runner import evaluate
+
+    try:
+        _check_counts(args)
+        env_kwargs = {
+            key: value
+            for key, value in (("category", args.category), ("task_source", args.task_source))
+            if value is not None
+        }
+        factory = policy_factory(args)
+        result = evaluate(
+            args.env_id, factory, env_kwargs=env_kwargs, task_ids=args.task_ids, split=args.split,
+            limit=args.limit, samples=args.samples, workers=args.workers,
+            max_steps_per_turn=args.max_steps_per_turn, progress=not args.no_progress, out_dir=args.out,
+        )  # fmt: skip
+    except (ValueError, OSError, ImportError) as exc:  # bad input, missing data or extras, --out
+        print(f"envtune eval: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    print(markdown_report(result), end="")
+    if args.out:
+        print(f"\noutputs in {args.out}: trajectories.jsonl, summary.json, summary.md, accuracy.png")
+    return 0
+
+
+def policy_factory(args: argparse.Namespace) -> Callable[[], Policy]:
+    """A factory of the policy the arguments name (the hf model is loaded once and shared by the workers)."""
+    from envtune_gym.eval.endpoint import OpenAIPolicy
+    from envtune_gym.eval.policies import OraclePolicy, RandomPolicy, TransformersPolicy
+
+    if args.policy == "oracle":
+        return OraclePolicy
+    if args.policy == "random":
+        return lambda: RandomPolicy(seed=args.seed)
+    if not args.model:
+        raise UsageError(f"--policy {args.policy} needs --model")
+    if args.policy == "hf":
+        missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise UsageError(f"--policy hf needs {' and '.join(missing)}: pip install 'envtune-gym[train]'")
+        loaded = TransformersPolicy(
+            args.model, device=args.device, temperature=args.temperature,
+            max_new_tokens=args.max_new_tokens or 512, system_prompt=args.system_prompt, seed=args.seed,
+        )  # fmt: skip
+        spare = [loaded]
+        return lambda: spare.pop() if spare else loaded.clone()
+    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+    if not base_url:
+        raise UsageError(
+            "--policy openai needs --base-url (e.g. http://127.0.0.1:8000/v1 for a local vLLM server)"
+        )
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise UsageError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+    OpenAIPolicy(
+        base_url, args.model, timeout=args.timeout, max_retries=args.max_retries
+    )  # check the inputs now
+    return lambda: OpenAIPolicy(
+        base_url, args.model, api_key=api_key, timeout=args.timeout, max_retries=args.max_retries,
+        temperature=args.temperature, max_tokens=args.max_new_tokens, system_prompt=args.system_prompt,
+    )  # fmt: skip
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    for flag in ("samples", "workers", "limit", "max_new_tokens", "max_steps_per_turn"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+    if args.max_retries < 0 or args.timeout <= 0 or args.temperature < 0:
+        raise UsageError("--max-retries must be >= 0, --timeout > 0 and --temperature >= 0")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,280 @@
+"""A policy behind an OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, SGLang): standard library only.
+
+The policy keeps the conversation as chat messages with native tool calls: the tools go in the request's
+``tools`` (``info["tools"]`` is already OpenAI's format), the model's ``tool_calls`` are turned into Hermes
+``<tool_call>`` blocks for the env, and the env's results come back as one ``role: "tool"`` message per call
+with the matching ``tool_call_id``. A turn's next user message is a ``role: "user"`` message.
+
+The model's ``arguments`` string is passed to the env untouched: malformed JSON becomes the env's format-error
+observation (sent back as the tool messages' content), as a real deployment would see it. Nothing the model
+writes is evaluated.
+
+Transient failures (timeouts, refused or dropped connections, HTTP 429 and 5xx) are retried with exponential
+backoff; other HTTP errors are not. When the retries are spent, :class:`EndpointError` is raised and the eval
+runner records the episode as failed with that message.
+
+Example:
+    >>> policy = OpenAIPolicy("http://127.0.0.1:8000/v1", "qwen3-4b", api_key="none")
+    >>> policy.name, policy.url
+    ('openai:qwen3-4b', 'http://127.0.0.1:8000/v1/chat/completions')
+    >>> print(tool_calls_to_action([{"id": "c1", "function": {"name": "pwd", "arguments": "{}"}}]))
+    <tool_call>
+    {"name": "pwd", "arguments": "{}"}
+    </tool_call>
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from envtune_gym.eval.policies import PolicyError, TaskInfo
+
+#: Where :class:`OpenAIPolicy` reads the API key when none is given.
+API_KEY_ENV = "OPENAI_API_KEY"
+
+
+class EndpointError(PolicyError):
+    """The endpoint failed for good: a non-retryable HTTP error, a malformed response, or retries spent.
+
+    Attributes:
+        status: the HTTP status of the last response, ``None`` when there was none (timeout, connection).
+        attempts: how many requests were made.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class _Transient(Exception):
+    """A failure worth retrying."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class OpenAIPolicy:
+    """A model behind ``POST {base_url}/chat/completions`` with native tool calls.
+
+    Args:
+        base_url: the API root, e.g. ``https://api.openai.com/v1``, or ``http://127.0.0.1:8000/v1`` for vLLM.
+        model: the ``model`` field of each request.
+        api_key: sent as a bearer token; default: the ``OPENAI_API_KEY`` environment variable, and no
+            ``Authorization`` header when that is unset too (local servers rarely need one).
+        timeout: seconds for each request (connect and read).
+        max_retries: retries after the first attempt, for timeouts, connection errors, 429 and 5xx.
+        temperature: sampling temperature (0: greedy where the server honours it).
+        max_tokens: the ``max_tokens`` field (default: the server's).
+        extra_body: more request fields, e.g. ``{"top_p": 0.95, "chat_template_kwargs": {...}}``.
+        system_prompt: a system message before the first user message.
+        backoff: the first retry's delay in seconds; it doubles at each retry, up to ``max_backoff``.
+        max_backoff: the longest delay between retries (also caps a server's ``Retry-After``).
+
+    Raises:
+        ValueError: for a base URL that is not ``http(s)://``, or negative limits.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+        system_prompt: str | None = None,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        scheme = urllib.parse.urlsplit(base_url).scheme
+        if scheme not in ("http", "https"):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        if not model:
+            raise ValueError("model must name the served model")
+        if timeout <= 0 or max_retries < 0 or backoff < 0 or max_backoff < 0:
+            raise ValueError("need timeout > 0 and max_retries, backoff, max_backoff >= 0")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.name = f"openai:{model}"
+        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        self.timeout, self.max_retries = timeout, max_retries
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.temperature, self.max_tokens = temperature, max_tokens
+        self.extra_body = dict(extra_body or {})
+        self.system_prompt = system_prompt
+        #: The conversation so far, as sent to the endpoint (recorded with the episode).
+        self.messages: list[dict[str, Any]] = []
+        self._pending: list[str] = []
+        self._fresh = True
+
+    def start(self, task_info: TaskInfo) -> None:
+        """Start the conversation with the system prompt (if any) and the first user message."""
+        self.messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        self.messages.append({"role": "user", "content": task_info["observation"]})
+        self._pending, self._fresh = [], True
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        """Send the new observation, ask the endpoint for the next message, and return it as action text.
+
+        Raises:
+            EndpointError: the endpoint failed for good (see the class docstring).
+        """
+        if not self._fresh:
+            self._add_observation(observation, info)
+        self._fresh = False
+        message = self._complete(info.get("tools") or [])
+        content = message.get("content") if isinstance(message.get("content"), str) else ""
+        tool_calls = _normalise_tool_calls(message.get("tool_calls"), len(self.messages))
+        if tool_calls:
+            self.messages.append({"role": "assistant", "content": content or None, "tool_calls": tool_calls})
+            self._pending = [call["id"] for call in tool_calls]
+            return tool_calls_to_action(tool_calls)
+        self.messages.append({"role": "assistant", "content": content})
+        return content
+
+    def _add_observation(self, observation: str, info: dict[str, Any]) -> None:
+        """Tool messages answering the last tool calls (one per call id), or the next user message."""
+        if self._pending:
+            calls = info.get("calls") or []
+            for index, call_id in enumerate(self._pending):
+                # A rejected action (malformed arguments...) ran no call: each id gets the error observation.
+                result = calls[index]["result"] if index < len(calls) else observation
+                self.messages.append({"role": "tool", "tool_call_id": call_id, "content": result})
+            self._pending = []
+            if "turn_result" not in info:
+                return
+        self.messages.append({"role": "user", "content": observation})
+
+    def _complete(self, tools: list[dict[str, Any]]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": self.messages,
+            "temperature": self.temperature,
+        }
+        if tools:  # some servers reject an empty tools list
+            body["tools"] = tools
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        body.update(self.extra_body)
+        response = self._post(json.dumps(body).encode("utf-8"))
+        try:
+            message = response["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise EndpointError(
+                f"{self.url}: no choices[0].message in the response: {str(response)[:300]}"
+            ) from exc
+        if not isinstance(message, dict):
+            raise EndpointError(f"{self.url}: choices[0].message is not an object: {str(message)[:300]}")
+        return message
+
+    def _post(self, data: bytes) -> dict[str, Any]:
+        last: _Transient | None = None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self._delay(attempt - 1, last))
+            try:
+                return self._post_once(data, attempt + 1)
+            except _Transient as exc:
+                last = exc
+        assert last is not None
+        raise EndpointError(
+            f"{self.url}: gave up after {self.max_retries + 1} attempts; last error: {last}",
+            status=last.status,
+            attempts=self.max_retries + 1,
+        )
+
+    def _delay(self, retry: int, error: _Transient | None) -> float:
+        delay = self.backoff * 2**retry
+        if error is not None and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return min(delay, self.max_backoff)
+
+    def _post_once(self, data: bytes, attempt: int) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (scheme checked)
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = _error_detail(exc)
+            if exc.code == 429 or exc.code >= 500:
+                raise _Transient(f"HTTP {exc.code}: {detail}", exc.code, _retry_after(exc)) from exc
+            raise EndpointError(
+                f"{self.url}: HTTP {exc.code}: {detail}", status=exc.code, attempts=attempt
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:  # timeouts, refused or reset connections
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            return json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise EndpointError(
+                f"{self.url}: the response is not JSON: {payload[:300]!r}", attempts=attempt
+            ) from exc
+
+
+def tool_calls_to_action(tool_calls: list[dict[str, Any]]) -> str:
+    """OpenAI ``tool_calls`` as Hermes ``<tool_call>`` blocks; ``arguments`` strings are kept as strings.
+
+    The env parses an ``arguments`` string as JSON itself, so a malformed one is its format error, not ours.
+    """
+    blocks = []
+    for call in tool_calls:
+        function = call.get("function") or {}
+        payload = {"name": function.get("name", ""), "arguments": function.get("arguments", "{}")}
+        blocks.append(f"<tool_call>\n{json.dumps(payload, ensure_ascii=False)}\n</tool_call>")
+    return "\n".join(blocks)
+
+
+def _normalise_tool_calls(raw: Any, position: int) -> list[dict[str, Any]]:
+    """Tool calls with an id each and ``arguments`` as a string, as the request history must hold them."""
+    if not isinstance(raw, list):
+        return []
+    calls = []
+    for index, call in enumerate(item for item in raw if isinstance(item, dict)):
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        arguments = function.get("arguments", "{}")
+        if not isinstance(arguments, str):  # some servers send an object; the API's history wants a string
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        call_id = (
+            call.get("id")
+            if isinstance(call.get("id"), str) and call.get("id")
+            else f"call_{position}_{index}"
+        )
+        calls.append(
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": str(function.get("name", "")), "arguments": arguments},
+            }
+        )
+    return calls
+
+
+def _error_detail(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(500).decode("utf-8", errors="replace").strip() or str(error.reason)
+    except (OSError, http.client.HTTPException):
+        return str(error.reason)
+
+
+def _retry_after(error: urllib.error.HTTPError) -> float | None:
+    value = error.headers.get("Retry-After") if error.headers else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff

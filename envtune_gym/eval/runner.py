@@ -1,0 +1,275 @@
+"""Play every (task, sample) episode of an env with a policy, in a thread pool, and score them as BFCL does.
+
+Each worker thread has its own env (``gym.make(env_id, **env_kwargs)``) and its own policy from
+``policy_factory()``. Threads suit both slow kinds of policy: an HTTP endpoint waits on the network and a
+torch model releases the GIL while it computes; env steps themselves take well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+import envtune_gym  # noqa: F401  (registers the EnvTune/* ids)
+from envtune_gym.envs import ENV_IDS, ToolUseEnv
+from envtune_gym.eval.policies import Policy, PolicyError
+from envtune_gym.eval.records import EpisodeRecord, EvalResult
+from envtune_gym.eval.scores import score_episodes
+from envtune_gym.tasks import Task
+
+PolicyFactory = Callable[[], Policy]
+
+
+def evaluate(
+    env_id: str,
+    policy_factory: PolicyFactory,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    task_ids: Sequence[str] | None = None,
+    split: str | None = None,
+    limit: int | None = None,
+    samples: int = 1,
+    workers: int = 4,
+    max_steps_per_turn: int = 20,
+    progress: bool = True,
+    out_dir: str | Path | None = None,
+) -> EvalResult:
+    """Score a policy on an env's tasks: ``samples`` episodes per task, BFCL's accuracy, pass@k and pass^k.
+
+    Args:
+        env_id: a registered id, e.g. ``"EnvTune/BFCL-v0"`` or ``"EnvTune/FileSystem-v0"``.
+        policy_factory: makes one policy per worker (called from the worker threads).
+        env_kwargs: more ``gym.make`` arguments, e.g. ``{"category": ["base"], "task_source": "bfcl"}``.
+        task_ids: play only these tasks (in the env's order).
+        split: ``"train"`` or ``"test"``, the Environment Tuning split of BFCL's tasks; only for
+            ``EnvTune/BFCL-v0`` and for domain envs with ``task_source="bfcl"`` (bundled tasks have no split).
+        limit: play only the first ``limit`` tasks (after the other filters).
+        samples: episodes per task (the ``n`` of pass@k).
+        workers: threads, each with its own env and policy.
+        max_steps_per_turn: steps a turn may take without ending it (BFCL: 20).
+        progress: show a progress bar on stderr (needs tqdm).
+        out_dir: where to write ``trajectories.jsonl``, ``summary.json``, ``summary.md`` and ``accuracy.png``.
+
+    Raises:
+        ValueError: for an unknown env id, a split where none applies, unknown task ids, or bad counts.
+        FileNotFoundError: when BFCL's tasks are asked for and bfcl-eval is not installed.
+
+    Example:
+        >>> from envtune_gym.eval.policies import OraclePolicy
+        >>> result = evaluate("EnvTune/Travel-v0", OraclePolicy, limit=3, workers=1, progress=False)
+        >>> result.scores.overall.accuracy, len(result.episodes)
+        (1.0, 3)
+    """
+    if samples < 1 or workers < 1 or max_steps_per_turn < 1 or (limit is not None and limit < 1):
+        raise ValueError("samples, workers, max_steps_per_turn and limit must be >= 1")
+    kwargs = resolve_env_kwargs(env_id, env_kwargs, split, max_steps_per_turn)
+    tasks = select_tasks(make_env(env_id, kwargs), task_ids, limit)
+    started = time.monotonic()
+    first = policy_factory()
+    episodes = _run_all(env_id, kwargs, tasks, samples, workers, _PolicyPool(first, policy_factory), progress)
+    result = EvalResult(
+        env_id=env_id,
+        policy=str(getattr(first, "name", type(first).__name__)),
+        samples=samples,
+        episodes=episodes,
+        scores=score_episodes(episodes, samples),
+        env_kwargs=kwargs,
+        seconds=time.monotonic() - started,
+    )
+    if out_dir is not None:
+        from envtune_gym.eval.report import write_report
+
+        write_report(result, out_dir)
+    return result
+
+
+def resolve_env_kwargs(
+    env_id: str, env_kwargs: dict[str, Any] | None, split: str | None, max_steps_per_turn: int
+) -> dict[str, Any]:
+    """``gym.make`` arguments with the split and the step budget, refusing a split where none applies.
+
+    Example:
+        >>> resolve_env_kwargs("EnvTune/BFCL-v0", None, "test", 20)
+        {'max_steps_per_turn': 20, 'split': 'test'}
+        >>> resolve_env_kwargs("EnvTune/Travel-v0", None, "test", 20)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        ValueError: --split selects among BFCL's tasks: EnvTune/Travel-v0 runs bundled tasks, which have no split...
+    """
+    kwargs = {**(env_kwargs or {}), "max_steps_per_turn": max_steps_per_turn}
+    if split is None:
+        return kwargs
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    defaults = ENV_IDS.get(env_id, {})
+    tasks = kwargs.get("tasks", defaults.get("tasks"))
+    if tasks != "bfcl" and kwargs.get("task_source") != "bfcl":
+        set_name = tasks if isinstance(tasks, str) else "these"
+        raise ValueError(
+            f"--split selects among BFCL's tasks: {env_id} runs bundled tasks, which have no split; pass "
+            f"task_source='bfcl' (--task-source bfcl) to run BFCL's {set_name} tasks"
+        )
+    return {**kwargs, "split": split}
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+    """``gym.make`` with clear errors: an unknown id lists the EnvTune ids; the env must be a ToolUseEnv."""
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except gym.error.Error as exc:
+        raise ValueError(f"unknown env id {env_id!r} ({exc}); EnvTune ids: {', '.join(ENV_IDS)}") from exc
+    except TypeError as exc:  # an argument the env does not take
+        raise ValueError(f"cannot make {env_id} with {env_kwargs}: {exc}") from exc
+    if not isinstance(env.unwrapped, ToolUseEnv):
+        raise ValueError(f"{env_id} is not an EnvTune tool-use env ({type(env.unwrapped).__name__})")
+    return env
+
+
+def select_tasks(env: gym.Env, task_ids: Sequence[str] | None, limit: int | None) -> list[Task]:
+    """The env's tasks, only ``task_ids`` if given (unknown ids raise), the first ``limit`` of them."""
+    tasks = list(env.unwrapped.tasks)
+    if task_ids:
+        known = {task.id for task in tasks}
+        unknown = [task_id for task_id in task_ids if task_id not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown task id(s) {unknown[:5]} for this env and filters ({len(tasks)} tasks, e.g. "
+                f"{', '.join(task.id for task in tasks[:3])})"
+            )
+        wanted = set(task_ids)
+        tasks = [task for task in tasks if task.id in wanted]
+    return tasks[:limit] if limit is not None else tasks
+
+
+class _PolicyPool:
+    """Gives the first policy (made early, to learn its name) to one worker, new ones to the others."""
+
+    def __init__(self, first: Policy, factory: PolicyFactory) -> None:
+        self._spare = [first]
+        self._factory = factory
+        self._lock = threading.Lock()
+
+    def get(self) -> Policy:
+        with self._lock:
+            if self._spare:
+                return self._spare.pop()
+        return self._factory()
+
+
+def _run_all(
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    tasks: list[Task],
+    samples: int,
+    workers: int,
+    policies: _PolicyPool,
+    progress: bool,
+) -> list[EpisodeRecord]:
+    local = threading.local()
+
+    def job(task: Task, sample: int) -> EpisodeRecord:
+        if not hasattr(local, "env"):
+            local.env, local.policy = make_env(env_id, env_kwargs), policies.get()
+        return run_episode(local.env, local.policy, task.id, sample)
+
+    jobs = [(task, sample) for task in tasks for sample in range(samples)]
+    records: list[EpisodeRecord] = []
+    bar = _progress_bar(len(jobs), progress)
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="envtune-eval") as pool:
+        futures = [pool.submit(job, task, sample) for task, sample in jobs]
+        try:
+            for future in as_completed(futures):
+                records.append(future.result())
+                _advance(bar, records)
+        except BaseException:
+            for future in futures:  # a bug (not a policy failure): stop the rest quickly, then re-raise
+                future.cancel()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+    order = {task.id: index for index, task in enumerate(tasks)}
+    return sorted(records, key=lambda record: (order[record.task_id], record.sample))
+
+
+def run_episode(env: gym.Env, policy: Policy, task_id: str, sample: int = 0) -> EpisodeRecord:
+    """Play one episode of ``task_id``; a :class:`PolicyError` ends it as failed, with the message recorded.
+
+    Example:
+        >>> from envtune_gym.eval.policies import OraclePolicy
+        >>> env = gym.make("EnvTune/FileSystem-v0")
+        >>> record = run_episode(env, OraclePolicy(), "filesystem_base_0")
+        >>> record.success, record.finish, record.turns_passed == record.turns_checked
+        (True, 'terminated', True)
+    """
+    started = time.monotonic()
+    observation, info = env.reset(options={"task_id": task_id})
+    task = env.unwrapped.task
+    record = EpisodeRecord(task.id, task.category, list(task.domains), sample, num_turns=task.num_turns)
+    try:
+        policy.start({"observation": observation, "info": info, "task": task, "sample": sample})
+        terminated = truncated = False
+        while not (terminated or truncated):  # bounded: the env truncates a turn after max_steps_per_turn
+            action = policy.act(observation, info)
+            observation, reward, terminated, truncated, info = env.step(action)
+            record.reward += float(reward)
+            record.steps.append(_step_record(action, observation, info))
+            _count_turn(record, info)
+        record.success = bool(info.get("success", False))
+        record.finish = "terminated" if terminated else "truncated"
+    except PolicyError as exc:
+        record.error = f"{type(exc).__name__}: {exc}"
+        record.finish = "error"
+    record.messages = _messages(policy, env)
+    record.seconds = round(time.monotonic() - started, 4)
+    return record
+
+
+def _step_record(action: str, observation: str, info: dict[str, Any]) -> dict[str, Any]:
+    step: dict[str, Any] = {"action": action, "observation": observation, "calls": list(info["calls"])}
+    for key in ("action_error", "turn_result"):
+        if key in info:
+            step[key] = info[key]
+    if info.get("new_tools"):
+        step["new_tools"] = list(info["new_tools"])
+    return step
+
+
+def _count_turn(record: EpisodeRecord, info: dict[str, Any]) -> None:
+    result = info.get("turn_result")
+    if result is not None and result["checked"]:
+        record.turns_checked += 1
+        record.turns_passed += bool(result["passed"])
+
+
+def _messages(policy: Policy, env: gym.Env) -> list[dict[str, Any]]:
+    own = getattr(policy, "messages", None)
+    if isinstance(own, list):
+        return [dict(message) for message in own]
+    return [{"role": role, "content": text} for role, text in env.unwrapped.transcript]
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None  # no bar without tqdm; the summary still prints at the end
+    return tqdm(total=total, desc="eval", unit="episode", file=sys.stderr, dynamic_ncols=True)
+
+
+def _advance(bar: Any, records: list[EpisodeRecord]) -> None:
+    if bar is None:
+        return
+    accuracy = sum(record.success for record in records) / len(records)
+    errors = sum(record.error is not None for record in records)
+    bar.set_postfix_str(f"success={accuracy:.3f} errors={errors}", refresh=False)
+    bar.update(1)

@@ -1,0 +1,73 @@
+"""The ``hf`` policy end to end on the tiny local model (it fails tasks; the record must still be complete)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from envtune_gym.eval import ContextLengthError, TransformersPolicy, evaluate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny() -> TransformersPolicy:
+    return TransformersPolicy("tiny", device="cpu", max_new_tokens=12)
+
+
+def test_tiny_model_plays_one_episode_end_to_end(tiny, tmp_path):
+    result = evaluate(
+        "EnvTune/FileSystem-v0", tiny.clone, task_ids=["filesystem_base_0"], workers=1,
+        max_steps_per_turn=2, progress=False, out_dir=tmp_path,
+    )  # fmt: skip
+    (episode,) = result.episodes
+    assert result.policy == "hf:tiny" and 0.0 <= result.scores.overall.accuracy <= 1.0
+    assert episode.steps and episode.finish in ("terminated", "truncated") and episode.error is None
+    assert all(isinstance(step["action"], str) for step in episode.steps)
+    assert episode.messages[0]["role"] == "user" and episode.messages[1]["role"] == "assistant"
+    record = json.loads((tmp_path / "trajectories.jsonl").read_text().splitlines()[0])
+    assert record["steps"][0]["action"] == episode.steps[0]["action"]
+
+
+def test_clones_share_the_model_and_greedy_decoding_is_deterministic(tiny):
+    twin = tiny.clone()
+    assert twin.model is tiny.model and twin.tokenizer is not tiny.tokenizer
+    runs = [
+        evaluate(
+            "EnvTune/FileSystem-v0",
+            policy.clone,
+            task_ids=["filesystem_base_1"],
+            max_steps_per_turn=1,
+            progress=False,
+        )
+        .episodes[0]
+        .steps  # fmt: skip
+        for policy in (tiny, twin)
+    ]
+    assert [step["action"] for step in runs[0]] == [step["action"] for step in runs[1]]
+
+
+def test_a_saved_policy_directory_loads(tiny, tmp_path):
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    loaded = TransformersPolicy(tmp_path, device="cpu", max_new_tokens=4)
+    assert loaded.name == f"hf:{tmp_path}"
+    assert torch.equal(loaded.model.get_input_embeddings().weight, tiny.model.get_input_embeddings().weight)
+
+
+def test_an_episode_outgrowing_the_context_fails_with_a_clear_error(tiny):
+    small = tiny.clone()
+    small.max_context_tokens = 8
+    result = evaluate("EnvTune/FileSystem-v0", lambda: small, task_ids=["filesystem_base_0"], progress=False)
+    (episode,) = result.episodes
+    assert episode.finish == "error" and episode.error.startswith("ContextLengthError: the conversation is")
+    assert isinstance(ContextLengthError("x"), RuntimeError)
+
+
+def test_bad_settings_raise():
+    with pytest.raises(ValueError, match="temperature >= 0"):
+        TransformersPolicy("tiny", temperature=-1.0)
+    with pytest.raises(ValueError, match="unknown dtype"):
+        TransformersPolicy("tiny", dtype="int3")
