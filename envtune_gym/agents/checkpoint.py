@@ -44,7 +44,9 @@ def save_checkpoint(
     policy.save(staging / "policy")
     if policy.lora and policy.base_directory is not None:
         (staging / "policy" / "BASE").write_text(str(policy.base_directory), encoding="utf-8")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, staging / "trainer.pt")
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, staging / "trainer.pt"
+    )
     (staging / "state.json").write_text(json.dumps({**state, "step": step}, indent=1), encoding="utf-8")
     shutil.rmtree(directory, ignore_errors=True)
     staging.rename(directory)  # a crash mid-save leaves the previous checkpoint intact
@@ -76,6 +78,8 @@ def load_trainer_state(
 
 
 def _prune(root: Path, keep: int) -> None:
-    steps = sorted(path for path in root.glob("step_*") if path.is_dir() and not path.name.endswith(".partial"))
+    steps = sorted(
+        path for path in root.glob("step_*") if path.is_dir() and not path.name.endswith(".partial")
+    )
     for old in steps[:-keep]:
         shutil.rmtree(old, ignore_errors=True)

@@ -25,9 +25,13 @@ _RUN_FLAGS = ("preset", "config", "resume", "overwrite")
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``sft`` on the ``envtune`` parser."""
-    train = commands.add_parser("train", help="train a policy with GRPO (default: the tiny preset, CPU, minutes)")
+    train = commands.add_parser(
+        "train", help="train a policy with GRPO (default: the tiny preset, CPU, minutes)"
+    )
     _add_options(train)
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
     train.set_defaults(handler=_train)
     sft = commands.add_parser("sft", help="only the supervised warm start on oracle demonstrations")
     _add_options(sft)
@@ -61,7 +65,9 @@ def _prepare_out(config: GRPOConfig, args: argparse.Namespace) -> None:
     if args.resume or not out.exists() or not any(out.iterdir()):
         return
     if not args.overwrite:
-        raise ValueError(f"{str(out)!r} already holds a run: pass --resume to continue it or --overwrite to replace it")
+        raise ValueError(
+            f"{str(out)!r} already holds a run: pass --resume to continue it or --overwrite to replace it"
+        )
     shutil.rmtree(out)
 
 
@@ -116,7 +122,13 @@ def _sft(args: argparse.Namespace) -> int:
             raise ValueError("sft_steps is 0: pass --sft-steps N")
         _prepare_out(config, args)
         policy = load_policy(config)
-        rows = warm_start(policy, ChatFormat(policy.tokenizer, config.system_prompt, config.tool_docs), None, config, Path(config.out))
+        rows = warm_start(
+            policy,
+            ChatFormat(policy.tokenizer, config.system_prompt, config.tool_docs),
+            None,
+            config,
+            Path(config.out),
+        )
     except ValueError as exc:
         print(f"envtune sft: {exc}", file=sys.stderr)
         return 2

@@ -120,7 +120,9 @@ class GRPOConfig:
     sft_batch_size: int = 8
 
     def __post_init__(self) -> None:
-        self.stages = [stage if isinstance(stage, Stage) else _stage_from_dict(stage) for stage in self.stages]
+        self.stages = [
+            stage if isinstance(stage, Stage) else _stage_from_dict(stage) for stage in self.stages
+        ]
 
     def validate(self) -> GRPOConfig:
         """Raise ``ValueError`` naming the first inconsistent setting; return ``self``."""
@@ -135,14 +137,20 @@ class GRPOConfig:
             (0 <= self.clip_low < 1 and self.clip_high >= 0, "clip_low must be in [0, 1), clip_high >= 0"),
             (self.scale_rewards in ("group", "none"), "scale_rewards must be 'group' or 'none'"),
             (self.kl_coef >= 0 and self.entropy_coef >= 0, "kl_coef and entropy_coef must be >= 0"),
-            (self.micro_batch_size >= 1 and self.logprob_chunk_size >= 1, "batch and chunk sizes must be >= 1"),
+            (
+                self.micro_batch_size >= 1 and self.logprob_chunk_size >= 1,
+                "batch and chunk sizes must be >= 1",
+            ),
             (self.ppo_epochs >= 1, "ppo_epochs must be >= 1"),
             (self.learning_rate > 0 and self.sft_learning_rate > 0, "learning rates must be > 0"),
             (self.sft_steps >= 0 and self.sft_batch_size >= 1, "sft_steps >= 0 and sft_batch_size >= 1"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
             (self.max_steps_per_turn >= 1, "max_steps_per_turn must be >= 1"),
             (len(self.stages) >= 1, "stages must name at least one stage"),
-            (self.curriculum_metric in ("success", "reward"), "curriculum_metric must be 'success' or 'reward'"),
+            (
+                self.curriculum_metric in ("success", "reward"),
+                "curriculum_metric must be 'success' or 'reward'",
+            ),
             (self.tool_docs in ("full", "compact"), "tool_docs must be 'full' or 'compact'"),
             (self.dtype in ("auto", "float32", "bfloat16", "float16"), f"unknown dtype {self.dtype!r}"),
         ]

@@ -166,7 +166,9 @@ def collect_rollouts(
     return [runner.trajectory for runner in runners]
 
 
-def draw_tasks(env: gym.Env, controller: CurriculumController, count: int, rng: np.random.Generator) -> list[str]:
+def draw_tasks(
+    env: gym.Env, controller: CurriculumController, count: int, rng: np.random.Generator
+) -> list[str]:
     """``count`` distinct task ids of the current stage (with repeats only when the stage has fewer)."""
     candidates = [task.id for task in env.unwrapped.tasks if controller.current.matches(task)]
     replace = len(candidates) < count
@@ -247,7 +249,9 @@ def _micro_step(
 ) -> dict[str, float]:
     logp, entropy = sequence_logprobs(policy.model, batch, config, with_entropy=True)
     mask = batch.loss_mask
-    terms = clipped_surrogate(logp, batch.old_logprobs, batch.advantages[:, None], config.clip_low, config.clip_high)
+    terms = clipped_surrogate(
+        logp, batch.old_logprobs, batch.advantages[:, None], config.clip_low, config.clip_high
+    )
     per_token = terms.surrogate
     kl = k3_kl(logp, ref) if ref is not None else torch.zeros_like(logp)
     if ref is not None:
@@ -274,7 +278,10 @@ def sequence_logprobs(
     """Log-probs (and entropies) of ``batch.targets`` from ``batch.start`` on, fp32, chunked."""
     position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
     hidden = model.get_decoder()(
-        input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=position_ids, use_cache=False
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=position_ids,
+        use_cache=False,
     ).last_hidden_state
     temperature = config.temperature if config.temperature > 0 else 1.0
     logp, entropy = token_logprobs(

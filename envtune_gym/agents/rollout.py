@@ -92,7 +92,9 @@ class ChatFormat:
         self._base = self._render([*user, {"role": "assistant", "content": self._PROBE_REPLY}])
         header = self._render(user, add_generation_prompt=True)
         if not self._base.startswith(header + self._PROBE_REPLY):
-            raise ValueError("the chat template does not render an assistant reply after its generation prompt")
+            raise ValueError(
+                "the chat template does not render an assistant reply after its generation prompt"
+            )
         # What the template writes after a reply (e.g. "<|im_end|>\n"): the model writes the stop token itself.
         self._reply_suffix = self._base[len(header) + len(self._PROBE_REPLY) :]
         self._base_messages = [*user, {"role": "assistant", "content": self._PROBE_REPLY}]
@@ -206,7 +208,9 @@ class EpisodeRunner:
         """Tokens left in the episode's budget."""
         return self.max_episode_tokens - len(self.trajectory.input_ids)
 
-    def feed(self, tokens: Sequence[int], logprobs: Sequence[float] | None = None, stopped: bool = True) -> None:
+    def feed(
+        self, tokens: Sequence[int], logprobs: Sequence[float] | None = None, stopped: bool = True
+    ) -> None:
         """Append one model message and step the env with it (unless it was cut by a length limit)."""
         if self.done:
             raise RuntimeError("the episode is over; call start() first")

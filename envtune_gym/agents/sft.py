@@ -58,7 +58,9 @@ def supervised_steps(
     if not demos:
         raise ValueError("no demonstrations: the curriculum stages match none of the env's tasks")
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.sft_learning_rate)
-    rng = np.random.default_rng([config.seed, 7919])  # its own stream: GRPO's draws stay the same with or without SFT
+    rng = np.random.default_rng(
+        [config.seed, 7919]
+    )  # its own stream: GRPO's draws stay the same with or without SFT
     rows = []
     policy.model.train()
     with ProgressBar(config.sft_steps, desc="sft", enabled=config.progress) as bar:
@@ -71,7 +73,9 @@ def supervised_steps(
             loss = -(logp * batch.loss_mask).sum() / tokens
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.max_grad_norm))
+            grad_norm = float(
+                torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), config.max_grad_norm)
+            )
             optimizer.step()
             seconds = time.perf_counter() - started
             row = {"step": step + 1, "loss": float(loss.detach()), "grad_norm": grad_norm,

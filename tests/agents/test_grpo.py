@@ -121,7 +121,9 @@ def test_config_validation_and_overrides():
 
 
 def test_config_files_and_flag_values(tmp_path):
-    (tmp_path / "c.json").write_text(json.dumps({"group_size": 6, "stages": [{"name": "a", "categories": ["base"]}]}))
+    (tmp_path / "c.json").write_text(
+        json.dumps({"group_size": 6, "stages": [{"name": "a", "categories": ["base"]}]})
+    )
     data = load_config_file(tmp_path / "c.json")
     config = GRPOConfig.from_preset("tiny").with_overrides(data)
     assert config.group_size == 6 and config.stages[0] == Stage("a", categories=("base",))
@@ -157,7 +159,12 @@ def test_envtune_train_command_writes_the_run(tmp_path, capsys):
 def test_envtune_sft_command_saves_a_loadable_policy(tmp_path, capsys):
     transformers = pytest.importorskip("transformers")
     out = tmp_path / "sft"
-    assert main(["sft", "--out", str(out), "--sft-steps", "3", "--tiny-vocab-size", "1024", "--progress", "false"]) == 0
+    assert (
+        main(
+            ["sft", "--out", str(out), "--sft-steps", "3", "--tiny-vocab-size", "1024", "--progress", "false"]
+        )
+        == 0
+    )
     model = transformers.AutoModelForCausalLM.from_pretrained(out / "sft_policy")
     tokenizer = transformers.AutoTokenizer.from_pretrained(out / "sft_policy")
     assert model.config.vocab_size == len(tokenizer) and tokenizer.chat_template
@@ -167,6 +174,8 @@ def test_train_without_the_train_extra_says_how_to_install(monkeypatch, capsys):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
     assert main(["train"]) == 2
     assert "pip install 'envtune-gym[train]'" in capsys.readouterr().err

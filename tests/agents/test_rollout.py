@@ -61,7 +61,11 @@ def test_oracle_episode_as_tokens(chat):
     first_env = tokenizer.decode(trajectory.response_ids[slice(*env_spans[0])], skip_special_tokens=False)
     assert first_env.startswith("\n<|im_start|>user\n<tool_response>")
     assert first_env.endswith("<|im_end|>\n<|im_start|>assistant\n")
-    assert all(value == 0.0 for value, flag in zip(trajectory.logprobs, trajectory.response_mask) if not flag)
+    assert all(
+        value == 0.0
+        for value, flag in zip(trajectory.logprobs, trajectory.response_mask, strict=True)
+        if not flag
+    )
     # The whole sequence reads as the chat template renders the conversation.
     text = tokenizer.decode(trajectory.input_ids, skip_special_tokens=False)
     assert text.count("<|im_start|>assistant\n") == len(actions)
@@ -140,7 +144,9 @@ def test_sampling_is_seeded_and_respects_stops_and_limits(policy, chat):
     for row in first:
         assert row.stopped == (row.tokens[-1] in chat.stop_ids)
         assert not any(token in chat.stop_ids for token in row.tokens[:-1])
-    greedy = sample(model, contexts, max_new_tokens=3, stop_ids=chat.stop_ids, pad_id=chat.pad_id, temperature=0)
+    greedy = sample(
+        model, contexts, max_new_tokens=3, stop_ids=chat.stop_ids, pad_id=chat.pad_id, temperature=0
+    )
     assert greedy[0].tokens == sample(model, [contexts[0]], max_new_tokens=3, stop_ids=chat.stop_ids,
                                       pad_id=chat.pad_id, temperature=0)[0].tokens  # fmt: skip
 
@@ -149,7 +155,9 @@ def test_left_padding_does_not_change_the_sampled_distribution(policy, chat):
     model, _ = policy
     short, long = [1, 20, 21], [1, 22, 23, 24, 25, 26, 27]
     alone = sample(model, [short], max_new_tokens=4, stop_ids=[-1], pad_id=chat.pad_id, temperature=0)[0]
-    padded = sample(model, [short, long], max_new_tokens=4, stop_ids=[-1], pad_id=chat.pad_id, temperature=0)[0]
+    padded = sample(model, [short, long], max_new_tokens=4, stop_ids=[-1], pad_id=chat.pad_id, temperature=0)[
+        0
+    ]
     assert alone.tokens == padded.tokens
     assert alone.logprobs == pytest.approx(padded.logprobs, abs=1e-4)
 
@@ -157,7 +165,12 @@ def test_left_padding_does_not_change_the_sampled_distribution(policy, chat):
 @pytest.mark.parametrize("temperature", [1.0, 0.7])
 def test_recomputed_logprobs_match_the_sampling_logprobs(temperature):
     config = GRPOConfig.from_preset(
-        "tiny", tiny_vocab_size=1024, tasks_per_step=2, group_size=2, max_new_tokens=12, temperature=temperature
+        "tiny",
+        tiny_vocab_size=1024,
+        tasks_per_step=2,
+        group_size=2,
+        max_new_tokens=12,
+        temperature=temperature,
     )
     model, tokenizer = build_tiny_policy(vocab_size=1024, seed=1)
     chat = ChatFormat(tokenizer)
