@@ -243,7 +243,7 @@ def _stage_from_dict(data: dict[str, Any]) -> Stage:
 
 
 #: The tiny preset: a local model on FileSystem's three shortest base tasks, on a 2-core CPU in a few minutes.
-#: A short SFT warm start leaves it partly competent (reward ~0.2); GRPO then raises reward and success. The
+#: A short SFT warm start leaves it partly competent (reward 0.3-0.55); GRPO then raises reward and success. The
 #: curriculum goes from hints on to hints off (as the paper's last stage does) once success holds at 0.8.
 TINY_PRESET: dict[str, Any] = {
     "model": "tiny",
