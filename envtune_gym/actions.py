@@ -25,6 +25,7 @@ import ast
 import json
 import math
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -240,6 +241,21 @@ def strip_fences(text: str) -> str:
     return text
 
 
+# CPython 3.11's AST conversion keeps its recursion-depth bookkeeping per interpreter, not per thread: threads
+# parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (a threaded
+# `envtune eval` did, on Python 3.11.7). Parsing one action at a time costs nothing measurable.
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse_expression(code: str) -> ast.expr:
+    with _PARSE_LOCK:
+        if "\\" not in code:
+            return ast.parse(code, mode="eval").body
+        with warnings.catch_warnings():  # invalid escape sequences in the model's strings warn; silence them here
+            warnings.simplefilter("ignore")
+            return ast.parse(code, mode="eval").body
+
+
 def _check_nesting(text: str, strings: re.Pattern[str], max_depth: int, overhead: int) -> str:
     """Fail if brackets outside string literals nest too deep, before any recursive parser sees the text.
 
@@ -422,12 +438,7 @@ def _python_calls(code: str, max_depth: int, max_calls: int | None) -> list[Tool
         if max_calls is not None and _call_parens(brackets) > 2 * max_calls:  # (at most 2 per call)
             raise _too_many(f"More than {max_calls}", max_calls)  # a cheap guard before building a huge tree
     try:
-        if "\\" in code:  # invalid escape sequences in the model's strings warn; silence them, here only
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                body = ast.parse(code, mode="eval").body
-        else:
-            body = ast.parse(code, mode="eval").body
+        body = _parse_expression(code)
     except SyntaxError as exc:
         if "Exceeds the limit" in str(exc.msg):
             raise _fail("An integer has more than 4300 digits") from None

@@ -684,3 +684,24 @@ def test_format_call_round_trips(calls: list[ToolCall]):
         return
     parsed = parse_action(text, ActionLimits(max_length=10**7))
     assert parsed.error is None and parsed.format == "python" and list(parsed.calls) == calls
+
+
+def test_python_calls_parse_concurrently_from_threads(monkeypatch):
+    """CPython 3.11's AST conversion is not thread-safe (a threaded eval once died with a SystemError), so every
+    parse holds one lock; threads then parse correctly side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    real_parse = actions.ast.parse
+
+    def parse_holding_the_lock(*args, **kwargs):
+        assert actions._PARSE_LOCK.locked()
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(actions.ast, "parse", parse_holding_the_lock)
+    nested = "[f(a=[[1, [2, {'k': (3, [4])}]]], b='g'), h(x={'y': [1, 2, [3, [4, [5]]]]})]"
+
+    def parse_many(_: int) -> int:
+        return sum(len(parse_action(nested).calls) for _ in range(300))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(parse_many, range(8))) == [600] * 8

@@ -179,3 +179,40 @@ def test_train_without_the_train_extra_says_how_to_install(monkeypatch, capsys):
     )
     assert main(["train"]) == 2
     assert "pip install 'envtune-gym[train]'" in capsys.readouterr().err
+
+
+def test_a_local_model_directory_loads_like_a_hub_model(tmp_path, monkeypatch):
+    from envtune_gym.agents.policy import load_policy
+    from envtune_gym.agents.tiny import build_tiny_policy, save_tiny_policy
+
+    model, tokenizer = build_tiny_policy(vocab_size=1024)
+    save_tiny_policy(model, tokenizer, tmp_path / "model")
+    policy = load_policy(GRPOConfig(model=str(tmp_path / "model")))
+    assert policy.tokenizer.chat_template and policy.tokenizer.padding_side == "left"
+    assert torch.equal(policy.model.get_input_embeddings().weight, model.get_input_embeddings().weight)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="cannot load model 'no-such-org/no-such-model'"):
+        load_policy(GRPOConfig(model="no-such-org/no-such-model"))
+
+
+@pytest.mark.bfcl
+def test_the_qwen3_4b_preset_runs_end_to_end_with_a_small_stand_in_model(tmp_path):
+    """Everything of the GPU preset but the weights: BFCL's train split, four stages, LoRA, KL, checkpointing."""
+    pytest.importorskip("peft")
+    from envtune_gym.agents.tiny import build_tiny_policy, save_tiny_policy
+    from envtune_gym.tasks.bfcl import find_bfcl_data_dir
+
+    try:
+        find_bfcl_data_dir()
+    except Exception as exc:  # noqa: BLE001 - any reason BFCL's data is missing means skip
+        pytest.skip(f"BFCL data not installed: {exc}")
+    model, tokenizer = build_tiny_policy(vocab_size=1024)
+    save_tiny_policy(model, tokenizer, tmp_path / "stand_in")
+    config = GRPOConfig.from_preset(
+        "qwen3-4b", model=str(tmp_path / "stand_in"), total_steps=1, tasks_per_step=1, group_size=2,
+        max_new_tokens=8, progress=False, tensorboard=False, out=str(tmp_path / "run"), device="cpu",
+    )  # fmt: skip
+    result = train(config)
+    row = result.rows[0]
+    assert row["stage_name"] == "syntax" and row["episodes"] == 2
+    assert (tmp_path / "run" / "checkpoints" / "step_000001" / "policy" / "adapter_config.json").is_file()
