@@ -251,7 +251,9 @@ def _parse_expression(code: str) -> ast.expr:
     with _PARSE_LOCK:
         if "\\" not in code:
             return ast.parse(code, mode="eval").body
-        with warnings.catch_warnings():  # invalid escape sequences in the model's strings warn; silence them here
+        with (
+            warnings.catch_warnings()
+        ):  # invalid escape sequences in the model's strings warn; silence them here
             warnings.simplefilter("ignore")
             return ast.parse(code, mode="eval").body
 

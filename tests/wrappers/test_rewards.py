@@ -143,7 +143,9 @@ def test_wrappers_record_their_arguments_and_rebuild_from_the_spec():
 def test_wrappers_compose():
     from envtune_gym.wrappers import HintAugmentation
 
-    env = ProgressReward(HintAugmentation(gym.make("EnvTune/FileSystem-v0"), level="brief"), partial_credit=True)
+    env = ProgressReward(
+        HintAugmentation(gym.make("EnvTune/FileSystem-v0"), level="brief"), partial_credit=True
+    )
     task = load_bundled("filesystem")[3]
     env.reset(options={"task_id": task.id})
     _, reward, _, _, info = env.step("[lss()]")
