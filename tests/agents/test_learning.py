@@ -25,7 +25,9 @@ def test_tiny_preset_improves_reward_on_cpu():
     result = train(config)
     elapsed, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     reward = summarize(result.rows, "reward_mean")
-    print(f"tiny preset: {len(result.rows)} steps, {elapsed:.0f} s wall, {cpu_seconds:.0f} s CPU, reward {reward}")
+    print(
+        f"tiny preset: {len(result.rows)} steps, {elapsed:.0f} s wall, {cpu_seconds:.0f} s CPU, reward {reward}"
+    )
     assert len(result.rows) == config.total_steps
     # The warm start leaves room to learn: GRPO starts from a partly competent policy, not a solved one.
     assert reward["first_quarter"] < 0.6
