@@ -50,6 +50,12 @@ def _oracle_results() -> list[str]:
     return results
 
 
+def _default_sigint() -> None:
+    # A test run started in the background (as CI may be) inherits SIGINT as ignored, and Python then installs no
+    # KeyboardInterrupt handler; a person's terminal delivers Ctrl-C to a default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """``envtune play`` on a pseudo-terminal's slave side; the test types and reads on the master side."""
 
@@ -59,7 +65,9 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
         env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
         env.update(TERM="xterm", **({} if color else {"NO_COLOR": "1"}))
-        self.process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env)
+        self.process = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env, preexec_fn=_default_sigint
+        )
         os.close(slave)  # the child holds it; reads on the master end (EIO) once the child exits
         self.deadline = time.monotonic() + deadline
         self.raw = ""  # everything read, escapes included
