@@ -1,7 +1,8 @@
-"""Doctest collection over the package: the agent's modules need the ``train`` extra (torch, transformers).
+"""Doctest collection over the package: modules that import an optional extra at import time.
 
-Without it they are left out of collection (with the reason in ``pytest -rs`` terms: not collected) instead of
-failing on import, so the env suite still runs on a core install.
+The agent's modules need the ``train`` extra (torch, transformers), the verl agent loop needs verl, and the verl
+data helpers' examples write parquet with pyarrow. Without them those modules are left out of collection instead
+of failing on import, so the env suite still runs on a core install.
 """
 
 import importlib.util
@@ -12,3 +13,7 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transf
         f"envtune_gym/agents/{name}.py"
         for name in ("grpo", "losses", "policy", "rollout", "sampling", "sft", "checkpoint")
     ]
+if importlib.util.find_spec("verl") is None or "envtune_gym/agents/rollout.py" in collect_ignore_glob:
+    collect_ignore_glob.append("envtune_gym/integrations/verl/agent_loop.py")
+if importlib.util.find_spec("pyarrow") is None:
+    collect_ignore_glob.append("envtune_gym/integrations/verl/data.py")

@@ -7,6 +7,7 @@ Example:
     $ envtune eval EnvTune/BFCL-v0 --policy oracle --split test   # BFCL's multi-turn accuracy of a policy
     $ envtune list                      # the envs: domains, tools and task counts (--json, --tools)
     $ envtune play EnvTune/FileSystem-v0 --task filesystem_base_0   # play an episode yourself, as the agent
+    $ envtune verl-data EnvTune/BFCL-v0 --out data/bfcl --env-kwargs '{"split": "train"}'   # verl's inputs
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from envtune_gym.agents.command import add_commands as add_train_commands
 from envtune_gym.agents.oracle import oracle_actions
 from envtune_gym.catalog import catalog_json, env_catalog, format_catalog
 from envtune_gym.eval.command import add_commands as add_eval_commands
+from envtune_gym.integrations.verl.command import add_commands as add_verl_commands
 from envtune_gym.play import play
 
 
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_play_command(commands)
     add_train_commands(commands)
     add_eval_commands(commands)
+    add_verl_commands(commands)
     return parser
 
 
