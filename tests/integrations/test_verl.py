@@ -395,3 +395,54 @@ def test_worker_runs_exported_rows_through_verls_dataset_and_batching(
     assert "rollout_log_probs" in output.batch.keys()
     assert all(call["params"]["max_tokens"] <= 200 for call in server.calls)  # the config's message cap
     assert list(output.non_tensor_batch["agent_name"]) == [AGENT_NAME] * 4
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "verl"
+
+
+def _leaf_keys(node: Any, prefix: str = "") -> list[str]:
+    if isinstance(node, dict):
+        return [key for name, value in node.items() for key in _leaf_keys(value, f"{prefix}{name}.")]
+    return [prefix.rstrip(".")]
+
+
+def test_example_multi_gpu_config_is_valid_for_verl(verl_env: dict[str, Any]) -> None:
+    """The example's keys all exist in verl's ppo_trainer config, and verl's own validation accepts the result."""
+    import re
+
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    example = yaml.safe_load((EXAMPLES / "envtune_bfcl_grpo.yaml").read_text())
+    example_keys = _leaf_keys({k: v for k, v in example.items() if k not in ("hydra", "defaults")})
+    script = (EXAMPLES / "run_bfcl_grpo.sh").read_text().split("verl.trainer.main_ppo", 1)[1]
+    script_keys = re.findall(r"\b([a-z_]+(?:\.[a-z_]+)+)=", script)
+    assert "actor_rollout_ref.rollout.name" in script_keys and "trainer.nnodes" in script_keys
+    base = OmegaConf.to_container(verl_env["config"])
+    for key in example_keys + script_keys:
+        node = base
+        for part in key.split("."):
+            assert isinstance(node, dict) and part in node, f"{key} is not a verl 0.9 config key"
+            node = node[part]
+
+    with initialize_config_dir(config_dir=str(EXAMPLES), version_base=None):
+        config = compose(config_name="envtune_bfcl_grpo")
+    assert config.actor_rollout_ref.rollout.agent.default_agent_loop == AGENT_NAME
+    assert config.actor_rollout_ref.rollout.n == 16 and config.actor_rollout_ref.actor.kl_loss_coef == 0.1
+    assert (
+        config.actor_rollout_ref.rollout.prompt_length == 8192
+    )  # verl derives it from data.max_prompt_length
+    validate_config(
+        config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config)
+    )
+    rollout = omega_conf_to_dataclass(config.actor_rollout_ref.rollout)
+    assert (rollout.name, rollout.mode, rollout.response_length) == ("sglang", "async", 10000)
+    for rollout_name in ("vllm", "sglang"):  # the script's ROLLOUT choices
+        with initialize_config_dir(config_dir=str(EXAMPLES), version_base=None):
+            other = compose(
+                config_name="envtune_bfcl_grpo", overrides=[f"actor_rollout_ref.rollout.name={rollout_name}"]
+            )
+        assert omega_conf_to_dataclass(other.actor_rollout_ref.rollout).name == rollout_name
