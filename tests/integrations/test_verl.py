@@ -114,7 +114,7 @@ def test_verl_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["verl-data", "EnvTune/FileSystem-v0", "--out", str(bad), "--wrapper", "Nope"]) == 2
     assert "unknown wrapper 'Nope'" in capsys.readouterr().err and not bad.exists()
     assert main(["verl-data", "EnvTune/FileSystem-v0", "--out", str(bad), "--env-kwargs", "{oops"]) == 2
-    assert "--env-kwargs is not JSON" in capsys.readouterr().err
+    assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from envtune_gym.integrations.verl.data import (
     DEFAULT_WRAPPERS,
     export_parquet,
+    json_mapping,
     resolve_wrappers,
     write_agent_loop_config,
 )
@@ -83,10 +83,15 @@ def _write(args: argparse.Namespace) -> list[Path]:
         "system_prompt": args.system_prompt,
     }
     written = [
-        export_parquet(out / "train.parquet", args.env_id, env_kwargs=_json_object(args.env_kwargs), **rows)
+        export_parquet(
+            out / "train.parquet",
+            args.env_id,
+            env_kwargs=json_mapping(args.env_kwargs, "--env-kwargs"),
+            **rows,
+        )
     ]
     if args.val_env_kwargs is not None:
-        val_kwargs = _json_object(args.val_env_kwargs, "--val-env-kwargs")
+        val_kwargs = json_mapping(args.val_env_kwargs, "--val-env-kwargs")
         written.append(export_parquet(out / "val.parquet", args.env_id, env_kwargs=val_kwargs, **rows))
     written.append(
         write_agent_loop_config(
@@ -97,13 +102,3 @@ def _write(args: argparse.Namespace) -> list[Path]:
         )  # fmt: skip
     )
     return written
-
-
-def _json_object(text: str, flag: str = "--env-kwargs") -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{flag} is not JSON ({exc}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object, got {text!r}")
-    return value

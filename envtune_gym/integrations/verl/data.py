@@ -251,13 +251,19 @@ class EpisodeRequest:
         if missing:
             raise ValueError(f"the row's extra_info lacks {missing}; got keys {sorted(extra)}")
         env_kwargs = dict(default_env_kwargs or {})
-        env_kwargs.update(_json_mapping(extra.get("env_kwargs"), "extra_info.env_kwargs"))
+        env_kwargs.update(json_mapping(extra.get("env_kwargs"), "extra_info.env_kwargs"))
         seed = extra.get("seed")
         return cls(str(extra["env_id"]), str(extra["task_id"]), env_kwargs,
                    None if seed is None else int(seed), extra.get("system_prompt") or None)  # fmt: skip
 
 
-def _json_mapping(value: Any, where: str) -> dict[str, Any]:
+def json_mapping(value: Any, where: str) -> dict[str, Any]:
+    """``value`` as a dict: a mapping as is, a JSON object string parsed, ``None`` or ``""`` as ``{}``.
+
+    Example:
+        >>> json_mapping('{"split": "train"}', "--env-kwargs")
+        {'split': 'train'}
+    """
     if value is None or value == "":
         return {}
     if isinstance(value, Mapping):
