@@ -1,9 +1,10 @@
 """A fast path for the common shape of BFCL's python-call syntax: flat calls with plain scalar literals.
 
 ``ast.parse`` costs ~10 us per call, as much as running a tool. Most actions are like
-``[cd(folder='docs'), wc(file_name='a.txt', mode='l')]``: names, and strings without escapes, decimal numbers,
-``True``/``False``/``None``. This module reads exactly that shape with regular expressions and gives up (returns
-``None``) on anything else, which then goes through the ``ast`` parser in :mod:`envtune_gym.actions`. For the
+``[cd(folder='docs'), wc(file_name='a.txt', mode='l'), mean(numbers=[3, 16])]``: names, and strings (with at
+most the escapes ``\\n \\t \\\\ \\' \\"``), decimal numbers, ``True``/``False``/``None`` and flat lists of
+those. This module reads exactly that shape with regular expressions and gives up (returns ``None``) on anything
+else, which then goes through the ``ast`` parser in :mod:`envtune_gym.actions`. For the
 texts it accepts it gives the same calls the ``ast`` path gives (a property test checks this).
 """
 
@@ -14,21 +15,26 @@ import re
 from typing import Any
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-# Strings without backslashes or newlines read the same as their Python literal; numbers are plain decimals short
-# enough to stay far from Python's int-size limit; anything else (escapes, prefixes, +1, 1_000, 012) gives up.
-_STRING_CHAR = (
-    r"[^{quote}\\\n\r\x00\ud800-\udfff]"  # what a literal holds verbatim (no escapes, no line ends)
-)
-_VALUE = (
-    rf"'{_STRING_CHAR.format(quote=chr(39))}*'|\"{_STRING_CHAR.format(quote=chr(34))}*\""
+# A string literal: characters read verbatim (no backslash, line end, NUL or lone surrogate) and the simple escapes
+# \n \t \\ \' \" (decoded below exactly as Python does); any other escape, or a prefix, gives up.
+_VERBATIM = r"[^{quote}\\\n\r\x00\ud800-\udfff]*"
+_STRING_BODY = rf"{_VERBATIM}(?:\\[nt\\'\"]{_VERBATIM})*"  # "unrolled": no alternation per character
+# Numbers are plain decimals short enough to stay far from Python's int-size limit (no +1, 1_000, 012, 0x1F).
+_SCALAR = (
+    rf"'{_STRING_BODY.format(quote=chr(39))}'|\"{_STRING_BODY.format(quote=chr(34))}\""
     r"|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?(?:[eE][+-]?[0-9]{1,2})?|True|False|None"
 )
+_LIST = rf"\[\s*(?:(?:{_SCALAR})\s*,\s*)*(?:{_SCALAR})?\s*\]"  # a flat list of scalars, e.g. numbers=[3, 16]
+_VALUE = rf"{_SCALAR}|{_LIST}"
 _ARG = re.compile(rf"({_NAME})\s*=\s*({_VALUE})|({_VALUE})")
+_ITEM = re.compile(_SCALAR)
 _CALL_START = re.compile(rf"({_NAME})\(\s*")
+_CLOSE = re.compile(r"\s*\)")
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPED = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
 _SPACES = re.compile(r"\s*")
 _SEPARATOR = re.compile(r"\s*,\s*")
 _INLINE_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
-_CLOSE = re.compile(r"\s*\)")
 _END = re.compile(r"\s*\Z")
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
@@ -105,8 +111,11 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
 
 def _value(literal: str) -> Any:
     first = literal[0]
+    if first == "[":
+        return [_value(item.group()) for item in _ITEM.finditer(literal, 1)]
     if first in "'\"":
-        return literal[1:-1]
+        body = literal[1:-1]
+        return _ESCAPE.sub(lambda escape: _ESCAPED[escape.group(1)], body) if "\\" in body else body
     if literal in _CONSTANTS:
         return _CONSTANTS[literal]
     if "." in literal or "e" in literal or "E" in literal:

@@ -303,6 +303,8 @@ def serialize_result(value: Any) -> str:
     """
     if type(value) is str:
         return value
+    if type(value) is EncodedResult:
+        return value.json
     if type(value) is dict:
         try:
             return _JSON_ENCODER.encode(value)
@@ -312,6 +314,42 @@ def serialize_result(value: Any) -> str:
 
 
 _JSON_ENCODER = json.JSONEncoder()  # json.dumps' defaults, without its per-call argument handling
+
+
+class EncodedResult(dict):  # type: ignore[type-arg]
+    """A dict result that carries its own ``json.dumps`` text, for results with large constant parts.
+
+    The text must be exactly what ``json.dumps`` gives for the dict: a tool that returns thousands of constant
+    floats (TradingBot's long-context averages) encodes them once, not on every call. Use :func:`encode_with`.
+    """
+
+    json: str
+
+
+def encode_with(value: dict[str, Any], constants: Mapping[str, str]) -> dict[str, Any]:
+    """``value`` as an :class:`EncodedResult` whose keys in ``constants`` are spliced in as pre-encoded JSON.
+
+    ``constants[key]`` must be ``json.dumps(value[key])``. Falls back to the plain dict if ``value`` cannot be
+    encoded (``serialize_result`` then gives ``str(value)``, as for any dict).
+
+    Example:
+        >>> import json
+        >>> data = {"price": 1.5, "series": [0.1, 2.0]}
+        >>> encoded = encode_with(data, {"series": json.dumps(data["series"])})
+        >>> serialize_result(encoded) == json.dumps(data), encoded == data
+        (True, True)
+    """
+    marks = {key: f"\x00envtune-constant-{index}\x00" for index, key in enumerate(constants)}
+    try:
+        text = _JSON_ENCODER.encode({key: marks.get(key, item) for key, item in value.items()})
+    except (TypeError, ValueError):
+        return value
+    for key, mark in marks.items():
+        if key in value:
+            text = text.replace(_JSON_ENCODER.encode(mark), constants[key], 1)
+    result = EncodedResult(value)
+    result.json = text
+    return result
 
 
 def _error_result(message: str) -> str:

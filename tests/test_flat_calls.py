@@ -37,10 +37,16 @@ def flat_as_tuples(flat):
 names = st.one_of(
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), st.sampled_from(keyword.kwlist)
 )
-quoted = st.builds(
-    lambda quote, body: quote + body + quote, st.sampled_from(["'", '"']), st.text(max_size=12)
-)
-literals = st.one_of(
+spaces = st.sampled_from(["", " ", "  ", "\n", "\t"])
+# Bodies mix arbitrary text with escapes, simple ones (which the fast path decodes) and others (which it leaves).
+bodies = st.lists(
+    st.one_of(
+        st.text(max_size=6), st.sampled_from(["\\n", "\\t", "\\\\", "\\'", '\\"', "\\x41", "\\z", "\\"])
+    ),
+    max_size=4,
+).map("".join)
+quoted = st.builds(lambda quote, body: quote + body + quote, st.sampled_from(["'", '"']), bodies)
+scalars = st.one_of(
     quoted,
     st.integers(min_value=-(10**25), max_value=10**25).map(str),
     st.floats(allow_nan=False).map(repr),
@@ -48,7 +54,13 @@ literals = st.one_of(
         ["True", "False", "None", "-0", "-0.0", "1e99", "1e999", "012", "1_0", "+1", "1.", ".5", "0x1F"]
     ),
 )
-spaces = st.sampled_from(["", " ", "  ", "\n", "\t"])
+scalar_lists = st.builds(
+    lambda items, space, trailing: "[" + ("," + space).join(items) + trailing + "]",
+    st.lists(scalars, max_size=4),
+    spaces,
+    st.sampled_from(["", ","]),
+)
+literals = st.one_of(scalars, scalar_lists, st.sampled_from(["[[1]]", "[1 2]", "{'k': 1}", "[,]", "()"]))
 arguments = st.lists(st.tuples(st.one_of(st.none(), names), spaces, literals), max_size=4)
 
 
@@ -81,6 +93,8 @@ def test_fast_path_agrees_with_ast_whenever_it_answers(code):
         "[echo(content='é 🙂 \t tab', file_name='x')]",
         "[wc(file_name='a', mode='l'),]",
         "[f(x=1.5e-07, y=-0.0, z=0)]",
+        "[mean(numbers=[3, 16, 60]), f([], ['a', \"b\",], [True, None, -1.5])]",
+        r"""[echo(content='Alice | 5\nBob\t\\ \'q\' \"d\"', file_name='x.csv')]""",
     ],
 )
 def test_fast_path_accepts_the_common_shapes(code):
@@ -92,7 +106,7 @@ def test_fast_path_accepts_the_common_shapes(code):
 @pytest.mark.parametrize(
     "code",
     [
-        "[ls(a=1+1)]", "ls(a='x\\ny')", "ls(a=[1])", "ls(x=1, 2)", "ls(x=1, x=2)", "if(a=1)", "ls(True=1)",
+        "[ls(a=1+1)]", "ls(a='x\\zy')", "ls(a='\\x41')", "ls(a=[[1]])", "ls(a=[1 2])", "ls(a={'k': 1})", "ls(x=1, 2)", "ls(x=1, x=2)", "if(a=1)", "ls(True=1)",
         "ls(a=1e999)", "ls(a=012)", "ls(a=+1)", "ls (a=1)", "os.system('x')", "ls('a' 'b')", "ls(a='\x00')",
     ],
 )  # fmt: skip

@@ -37,7 +37,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
-from envtune_gym.tools import tool
+from envtune_gym.tools import encode_with, tool
 
 #: BFCL's frozen "now": get_current_time and every transaction timestamp derive from it.
 CURRENT_TIME = datetime(2024, 9, 1, 10, 30)
@@ -112,6 +112,13 @@ class _LongContext(NamedTuple):
     sectors: Mapping[str, tuple[str, ...]]  # appended to get_available_stocks' lists
     transactions: tuple[tuple[tuple[str, Any], ...], ...]  # appended to get_transaction_history, unfiltered
     watch_list: tuple[Any, ...]  # appended to get_watchlist's bare list
+
+
+@functools.cache
+def _averages_json() -> dict[str, str]:
+    """``json.dumps`` of the long-context MA(5) and MA(20) series, made once."""
+    padding = _long_context()
+    return {"MA(5)": json.dumps(list(padding.ma5)), "MA(20)": json.dumps(list(padding.ma20))}
 
 
 @functools.cache
@@ -274,7 +281,8 @@ class TradingBot(Domain):
         if not isinstance(stock, dict):
             raise ToolError(f"get_stock_info: the data of {_quote(symbol)} is not readable.")
         padding = _long_context()  # BFCL quirk: long context swaps the averages for 2000-value series
-        return {**stock, "MA(5)": list(padding.ma5), "MA(20)": list(padding.ma20)}
+        result = {**stock, "MA(5)": list(padding.ma5), "MA(20)": list(padding.ma20)}
+        return encode_with(result, _averages_json())  # the 4,000 floats are encoded once, not per call
 
     @tool
     def get_available_stocks(self, sector: str) -> dict[str, list[str]]:

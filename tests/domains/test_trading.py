@@ -205,6 +205,12 @@ def test_get_stock_info(bot: TradingBot) -> None:
     assert list(info) == ["price", "percent_change", "volume", "MA(5)", "MA(20)"]
     assert info["price"] == 22.09 and info["MA(5)"] == list(tmod._long_context().ma5)
     assert len(info["MA(20)"]) == 2000
+    # The result string splices the averages' JSON, encoded once: byte-identical to json.dumps of the dict, and
+    # independent of later calls (the caller may mutate what it got).
+    assert serialize_result(info) == json.dumps(dict(info))
+    info["MA(5)"].append(1.0)
+    again = make(long_context=True).get_stock_info("NVDA")
+    assert serialize_result(again) == json.dumps(dict(again)) and len(again["MA(5)"]) == 2000
 
 
 def test_get_available_stocks(bot: TradingBot) -> None:
