@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
+D = TypeVar("D", bound="Domain")
 
 _CONSTANT_BLOBS: dict[int, tuple[Any, bytes]] = {}
 
@@ -46,6 +47,23 @@ class Domain:
     description: ClassVar[str] = ""
     #: A stateless domain (BFCL's MathAPI) has no scenario to load and no state to compare.
     stateless: ClassVar[bool] = False
+    #: True when ``__init__`` does nothing but ``self.load_scenario({})``: :meth:`from_scenario` then skips it
+    #: (every reset builds the task's domains; loading an empty scenario first would double the work).
+    init_loads_empty_scenario: ClassVar[bool] = False
+
+    @classmethod
+    def from_scenario(cls: type[D], config: Mapping[str, Any], long_context: bool = False) -> D:
+        """A new instance with ``config`` loaded (a private copy: the domain may keep what it is given).
+
+        Example:
+            >>> from envtune_gym.domains.ticket import TicketAPI
+            >>> TicketAPI.from_scenario({"ticket_counter": 7}).ticket_counter
+            7
+        """
+        domain = cls.__new__(cls) if cls.init_loads_empty_scenario else cls()
+        if not domain.stateless:
+            domain.load_scenario(config, long_context=long_context)
+        return domain
 
     def load_scenario(self, config: Mapping[str, Any], long_context: bool = False) -> None:
         """Set the initial state from a task's ``initial_config[self.name]`` (already a private copy)."""

@@ -84,6 +84,8 @@ class MessageAPI(Domain):
         "This tool belongs to the Message API, which is used to manage user interactions in a workspace."
     )
 
+    init_loads_empty_scenario = True
+
     def __init__(self) -> None:
         self.load_scenario({})
 

@@ -101,6 +101,8 @@ class TwitterAPI(Domain):
         "commenting, and following users on Twitter."
     )
 
+    init_loads_empty_scenario = True
+
     def __init__(self) -> None:
         self.load_scenario({})
 

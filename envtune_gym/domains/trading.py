@@ -168,6 +168,8 @@ class TradingBot(Domain):
         "view stock information."
     )
 
+    init_loads_empty_scenario = True
+
     def __init__(self) -> None:
         self.load_scenario({})
 

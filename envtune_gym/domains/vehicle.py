@@ -196,6 +196,8 @@ class VehicleControlAPI(Domain):
         "car such as engine, doors, climate control, lights, and more."
     )
 
+    init_loads_empty_scenario = True
+
     def __init__(self) -> None:
         self.load_scenario({})
 

@@ -29,13 +29,23 @@ def same_value(left: Any, right: Any) -> bool:
 
 
 def _same_types(left: Any, right: Any) -> bool:
-    if type(left) is not type(right):
+    kind = type(left)
+    if kind is not type(right):
         return False
-    if type(left) is dict:
-        return all(_same_types(value, right[key]) for key, value in left.items())
-    if type(left) is list:
+    if kind is dict:  # a loop, not all(generator): this runs for every call the agent makes
+        for key, value in left.items():
+            other = right[key]
+            if type(value) is not type(other) or (
+                type(value) in _CONTAINERS and not _same_types(value, other)
+            ):
+                return False
+        return True
+    if kind is list:
         return all(map(_same_types, left, right))
     return True
+
+
+_CONTAINERS = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -112,10 +122,7 @@ class Shadow:
 def build_domains(task: Task, configs: bytes) -> dict[str, Domain]:
     """Fresh domains for ``task``, loaded from a private copy of its pickled initial config (BFCL deep-copies too)."""
     private = pickle.loads(configs)  # a deep copy of plain data, several times faster than copy.deepcopy
-    domains = {}
-    for name in task.domains:
-        domain = domain_class(name)()
-        if not domain.stateless:
-            domain.load_scenario(private.get(name, {}), long_context=task.uses_long_context)
-        domains[name] = domain
-    return domains
+    long_context = task.uses_long_context
+    return {
+        name: domain_class(name).from_scenario(private.get(name, {}), long_context) for name in task.domains
+    }
