@@ -28,8 +28,8 @@ _LIST = rf"\[\s*(?:(?:{_SCALAR})\s*,\s*)*(?:{_SCALAR})?\s*\]"  # a flat list of 
 _VALUE = rf"{_SCALAR}|{_LIST}"
 _ARG = re.compile(rf"({_NAME})\s*=\s*({_VALUE})|({_VALUE})")
 _ITEM = re.compile(_SCALAR)
-_CALL_START = re.compile(rf"({_NAME})\(\s*")
-_CLOSE = re.compile(r"\s*\)")
+_CALL_START = re.compile(rf"({_NAME})\(\s*(\))?")  # group 2: the call closes at once, f()
+_AFTER_ARG = re.compile(r"\s*(,)?\s*(\))?")  # always matches: a comma, a close, both (f(a,)) or neither
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
 _SPACES = re.compile(r"\s*")
@@ -82,13 +82,13 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
     start = _CALL_START.match(text, pos)
     if start is None or keyword.iskeyword(start.group(1)):
         return None
-    name, pos = start.group(1), start.end()
+    name = start.group(1)
+    if start.group(2):
+        return (name, (), {}), start.end()
+    pos = start.end()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    while True:
-        close = _CLOSE.match(text, pos)
-        if close is not None:
-            return (name, tuple(args), kwargs), close.end()
+    while True:  # one regex for the argument and one for what follows it: the hot path of every step
         arg = _ARG.match(text, pos)
         if arg is None:
             return None
@@ -101,12 +101,13 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
             return None  # positional after keyword: a syntax error the ast path reports
         else:
             args.append(_value(positional))
-        pos = arg.end()
-        separator = _SEPARATOR.match(text, pos)
-        if separator is not None:
-            pos = separator.end()
-        elif _CLOSE.match(text, pos) is None:
+        after = _AFTER_ARG.match(text, arg.end())
+        comma, close = after.groups()
+        if close is not None:
+            return (name, tuple(args), kwargs), after.end()
+        if comma is None:
             return None
+        pos = after.end()
 
 
 def _value(literal: str) -> Any:

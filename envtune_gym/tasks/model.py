@@ -79,4 +79,6 @@ class Task(BaseModel):
 
     def hidden_tools_at(self, turn: int) -> set[str]:
         """Tool names still held out while turn ``turn`` runs."""
+        if not self.held_out:  # most tasks hold nothing out; this runs at every turn's end
+            return set()
         return {name for reveal, names in self.held_out.items() if reveal > turn for name in names}
