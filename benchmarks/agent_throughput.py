@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
 from envtune_gym.agents.grpo import _collate, _micro_step, policy_update  # noqa: E402
 from envtune_gym.agents.losses import clipped_surrogate, masked_sum  # noqa: E402
-from envtune_gym.agents.policy import Policy, resolve_device  # noqa: E402
+from envtune_gym.agents.policy import Policy, enable_activation_checkpointing, resolve_device  # noqa: E402
 from envtune_gym.agents.rollout import Trajectory  # noqa: E402
 from envtune_gym.agents.sampling import sample  # noqa: E402
 
@@ -67,7 +67,7 @@ def build_model(args: argparse.Namespace, device: torch.device) -> tuple[torch.n
             model, LoraConfig(r=32, lora_alpha=64, target_modules=targets, task_type="CAUSAL_LM")
         )
     if args.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_activation_checkpointing(model)
         if args.lora:
             model.enable_input_require_grads()
     return model.to(device), vocab

@@ -86,11 +86,25 @@ def load_policy(
     if config.lora and not _is_peft(model):
         model = _add_lora(model, config)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_activation_checkpointing(model)
         if config.lora:
             model.enable_input_require_grads()
     model.to(device)
     return Policy(model, tokenizer, device, lora=config.lora, base_directory=base)
+
+
+def enable_activation_checkpointing(model: PreTrainedModel) -> None:
+    """Non-reentrant activation (gradient) checkpointing, by whichever name this transformers has.
+
+    transformers 5.2x renamed ``gradient_checkpointing_enable`` to ``activation_checkpointing_enable`` (the old
+    name warns and goes in v6); older releases, which verl pins, have only the old name.
+    """
+    options = {"use_reentrant": False}
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs=options)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
 
 
 def _build_tiny(config: GRPOConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
