@@ -7,6 +7,7 @@ Example:
     1.0
 """
 
+from envtune_gym.eval.batching import BatchedGenerator
 from envtune_gym.eval.endpoint import EndpointError, OpenAIPolicy
 from envtune_gym.eval.policies import (
     ContextLengthError,
@@ -23,6 +24,7 @@ from envtune_gym.eval.runner import evaluate, run_episode
 from envtune_gym.eval.scores import GroupScores, Scores, pass_at_k, pass_hat_k, score_episodes
 
 __all__ = [
+    "BatchedGenerator",
     "ContextLengthError",
     "EndpointError",
     "EpisodeRecord",

@@ -64,6 +64,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     policy.add_argument("--max-retries", type=int, default=3, help="openai: retries (default: %(default)s)")
     policy.add_argument("--device", default="auto", help="hf: auto, cpu, cuda... (default: %(default)s)")
     policy.add_argument(
+        "--batch-size", type=int,
+        help="hf: messages of different episodes generated together (default: --workers when greedy, else 1)",
+    )  # fmt: skip
+    policy.add_argument(
         "--system-prompt", help="hf and openai: a system message before the first user message"
     )
     policy.add_argument(
@@ -138,9 +142,13 @@ def policy_factory(args: argparse.Namespace) -> Callable[[], Policy]:
         missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
         if missing:
             raise UsageError(f"--policy hf needs {' and '.join(missing)}: pip install 'envtune-gym[train]'")
+        batch_size = args.batch_size or (args.workers if args.temperature == 0 else 1)
+        if batch_size > 1 and args.temperature > 0:
+            raise UsageError("--batch-size > 1 needs --temperature 0: sampled episodes are generated one at a "
+                             "time so that each depends on its seed alone")  # fmt: skip
         loaded = TransformersPolicy(
-            args.model, device=args.device, temperature=args.temperature,
-            max_new_tokens=args.max_new_tokens or 512, system_prompt=args.system_prompt, seed=args.seed,
+            args.model, device=args.device, temperature=args.temperature, max_new_tokens=args.max_new_tokens or 512,
+            system_prompt=args.system_prompt, seed=args.seed, batch_size=batch_size,
         )  # fmt: skip
         spare = [loaded]
         return lambda: spare.pop() if spare else loaded.clone()
@@ -164,7 +172,7 @@ def policy_factory(args: argparse.Namespace) -> Callable[[], Policy]:
 
 
 def _check_counts(args: argparse.Namespace) -> None:
-    for flag in ("samples", "workers", "limit", "max_new_tokens", "max_steps_per_turn"):
+    for flag in ("samples", "workers", "limit", "max_new_tokens", "max_steps_per_turn", "batch_size"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from envtune_gym.agents.oracle import TURN_DONE, ActionStyle, oracle_actions
+from envtune_gym.eval.batching import BatchedGenerator
 from envtune_gym.tasks import Task
 
 #: What :class:`RandomPolicy` says when it ends a turn.
@@ -231,8 +232,12 @@ class TransformersPolicy:
         max_context_tokens: the context window (default: the model's ``max_position_embeddings``); an episode
             that outgrows it fails with :class:`ContextLengthError`.
         seed: the sampling seed (with ``temperature > 0``).
+        batch_size: with more than 1 (greedy only), the clones' messages are generated together, up to this
+            many at once (:class:`~envtune_gym.eval.batching.BatchedGenerator`); set it to the eval's workers.
+            Sampling (``temperature > 0``) stays one episode at a time, so that each episode's draws depend on
+            its seed alone, not on which other episodes shared its batch.
 
-    Workers share one loaded model through :meth:`clone`.
+    Workers share one loaded model (and the batcher) through :meth:`clone`.
 
     Example:
         >>> policy = TransformersPolicy("tiny")  # doctest: +SKIP
@@ -253,9 +258,15 @@ class TransformersPolicy:
         tool_docs: str = "full",
         max_context_tokens: int | None = None,
         seed: int = 0,
+        batch_size: int = 1,
     ) -> None:
-        if temperature < 0 or max_new_tokens < 1 or not 0 < top_p <= 1:
-            raise ValueError("need temperature >= 0, max_new_tokens >= 1 and top_p in (0, 1]")
+        if temperature < 0 or max_new_tokens < 1 or not 0 < top_p <= 1 or batch_size < 1:
+            raise ValueError(
+                "need temperature >= 0, max_new_tokens >= 1, top_p in (0, 1] and batch_size >= 1"
+            )
+        if batch_size > 1 and temperature > 0:
+            raise ValueError("batch_size > 1 needs greedy decoding (temperature 0): batched sampling would make "
+                             "an episode's draws depend on the other episodes in its batch")  # fmt: skip
         from envtune_gym.agents.rollout import ChatFormat
 
         self.name = f"hf:{model}"
@@ -273,6 +284,9 @@ class TransformersPolicy:
         self._last_stop: int | None = None
         self._fresh = True
         self._generator: Any = None
+        self.batcher = (
+            BatchedGenerator(self._generate_batch, max_batch=batch_size) if batch_size > 1 else None
+        )
 
     def clone(self) -> TransformersPolicy:
         """Another policy on the same loaded model (for another worker), with its own tokenizer copy."""
@@ -306,15 +320,25 @@ class TransformersPolicy:
             raise ContextLengthError(
                 f"the conversation is {len(self._context)} tokens; the context window: {self.max_context_tokens}"
             )
-        out = sample(
-            self.model, [self._context], max_new_tokens=min(self.max_new_tokens, room),
-            stop_ids=self.chat.stop_ids, pad_id=self.chat.pad_id, temperature=self.temperature,
-            top_p=self.top_p, generator=self._generator,
-        )[0]  # fmt: skip
+        limit = min(self.max_new_tokens, room)
+        if self.batcher is not None:
+            out = self.batcher.generate(self._context, limit)
+        else:
+            out = sample(
+                self.model, [self._context], max_new_tokens=limit, stop_ids=self.chat.stop_ids,
+                pad_id=self.chat.pad_id, temperature=self.temperature, top_p=self.top_p, generator=self._generator,
+            )[0]  # fmt: skip
         self._context += out.tokens
         # A cut message gets the template's whole end marker before the next observation.
         self._last_stop = out.tokens[-1] if out.stopped else None
         return self.chat.decode_action(out.tokens)
+
+    def _generate_batch(self, contexts: list[list[int]], limits: list[int]) -> list[Any]:
+        """Greedy continuations of several episodes' contexts at once (the batcher's ``batch_fn``)."""
+        from envtune_gym.agents.sampling import sample
+
+        return sample(self.model, contexts, max_new_tokens=limits, stop_ids=self.chat.stop_ids,
+                      pad_id=self.chat.pad_id, temperature=0.0)  # fmt: skip
 
 
 def _load_model(model: str, device: str, dtype: str) -> tuple[Any, Any]:

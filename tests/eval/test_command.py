@@ -54,6 +54,9 @@ def test_random_with_samples_and_tasks(capsys, tmp_path):
         (["eval", "EnvTune/Travel-v0", "--policy", "oracle", "--task", "nope"], "unknown task id"),
         (["eval", "EnvTune/Travel-v0", "--policy", "oracle", "--samples", "0"], "--samples must be >= 1"),
         (["eval", "EnvTune/Travel-v0", "--policy", "oracle", "--timeout", "0"], "--timeout > 0"),
+        (["eval", "EnvTune/Travel-v0", "--policy", "oracle", "--batch-size", "0"], "--batch-size must be >= 1"),
+        (["eval", "EnvTune/Travel-v0", "--policy", "hf", "--model", "tiny", "--temperature", "0.7", "--batch-size",
+          "4"], "--batch-size > 1 needs --temperature 0"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line(capsys, monkeypatch, argv, message):

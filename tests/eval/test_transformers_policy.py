@@ -71,3 +71,28 @@ def test_bad_settings_raise():
         TransformersPolicy("tiny", temperature=-1.0)
     with pytest.raises(ValueError, match="unknown dtype"):
         TransformersPolicy("tiny", dtype="int3")
+
+
+def test_batched_greedy_eval_plays_the_same_episodes_as_one_at_a_time():
+    """Messages of several episodes generated together equal the ones generated alone (float64: no ties)."""
+    alone = TransformersPolicy("tiny", device="cpu", max_new_tokens=10)
+    alone.model.double()
+    batched = TransformersPolicy("tiny", device="cpu", max_new_tokens=10, batch_size=4)
+    batched.model = alone.model
+    tasks = [f"filesystem_base_{index}" for index in range(6)]
+    runs = {}
+    for name, policy, workers in (("alone", alone, 1), ("batched", batched, 4)):
+        result = evaluate("EnvTune/FileSystem-v0", policy.clone, task_ids=tasks, workers=workers,
+                          max_steps_per_turn=2, progress=False)  # fmt: skip
+        runs[name] = {
+            episode.task_id: [step["action"] for step in episode.steps] for episode in result.episodes
+        }
+    assert runs["batched"] == runs["alone"]
+    assert (
+        batched.batcher is not None and batched.batcher.batches < batched.batcher.rows
+    )  # batches held >1 row
+
+
+def test_batching_needs_greedy_decoding():
+    with pytest.raises(ValueError, match="batch_size > 1 needs greedy"):
+        TransformersPolicy("tiny", temperature=0.7, batch_size=4)
