@@ -182,9 +182,12 @@ class EnvTuneAgentLoop(AgentLoopBase):
 
     def _chat(self, system_prompt: str | None) -> ChatFormat:
         key = (id(self.tokenizer), system_prompt, self.tool_docs)
-        if key not in _CHATS:
-            _CHATS[key] = ChatFormat(self.tokenizer, system_prompt=system_prompt, tool_docs=self.tool_docs)
-        return _CHATS[key]
+        chat = _CHATS.get(key)
+        if chat is None or chat.tokenizer is not self.tokenizer:  # an id can be reused once an object is gone
+            chat = _CHATS[key] = ChatFormat(
+                self.tokenizer, system_prompt=system_prompt, tool_docs=self.tool_docs
+            )
+        return chat
 
     def _output(
         self, trajectory: Trajectory, timings: dict[str, float], has_logprobs: bool
