@@ -45,7 +45,7 @@ def attributes_matched(agent: Mapping[str, Domain], shadow: Mapping[str, Domain]
         if domain.stateless:
             continue
         if shadow is None:
-            count = len(domain.state())
+            count = _state_size(domain)
             matched, total = matched + count, total + count
             continue
         actual_state = domain.state()
@@ -53,6 +53,13 @@ def attributes_matched(agent: Mapping[str, Domain], shadow: Mapping[str, Domain]
             total += 1
             matched += actual_state.get(attr, _MISSING) == value
     return matched, total
+
+
+def _state_size(domain: Domain) -> int:
+    """``len(domain.state())``, without building the dict for domains that keep the default ``state``."""
+    if type(domain).state is Domain.state:
+        return sum(1 for key in vars(domain) if not key.startswith("_"))
+    return len(domain.state())
 
 
 def check_turn(

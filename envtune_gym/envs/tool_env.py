@@ -127,6 +127,7 @@ class ToolUseEnv(gym.Env[str, str]):
         self._schema_cache: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._config_cache: dict[str, bytes] = {}
         self._reveal_cache: dict[tuple[str, ...], str] = {}
+        self._start_tools_cache: dict[str, frozenset[str]] = {}
         self._rendered_upto = 0
 
     # ------------------------------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class ToolUseEnv(gym.Env[str, str]):
             domains=domains,
             tools=tools,
             shadow=Shadow(task, self._ground_truth(task, tools), configs),
-            available=frozenset(tools.names) - task.hidden_tools_at(0),
+            available=self._start_tools(task, tools),
         )
         self._episode = episode
         self._rendered_upto = 0
@@ -257,6 +258,16 @@ class ToolUseEnv(gym.Env[str, str]):
         if self._task_index.get(task.id) is task:
             self._config_cache[task.id] = blob
         return blob
+
+    def _start_tools(self, task: Task, tools: ToolRegistry) -> frozenset[str]:
+        """The tools available in the first turn (all but the held-out ones), made once per task of this env."""
+        cached = self._start_tools_cache.get(task.id)
+        if cached is not None and self._task_index.get(task.id) is task:
+            return cached
+        names = frozenset(tools.names) - task.hidden_tools_at(0)
+        if self._task_index.get(task.id) is task:
+            self._start_tools_cache[task.id] = names
+        return names
 
     def _ground_truth(self, task: Task, tools: ToolRegistry) -> GroundTruthPlan:
         """The task's ground truth parsed, bound and validated (once per task of this env's set)."""
