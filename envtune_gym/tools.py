@@ -45,7 +45,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import jsonschema
 
-from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.base import IMMUTABLE_SCALARS, Domain, ToolError, fresh
 from envtune_gym.validation import compile_schema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -489,15 +489,12 @@ def _validate(spec: ToolSpec, validators: _Validators, arguments: Mapping[str, A
     return isolated(arguments)
 
 
-_IMMUTABLE = (str, int, float, bool, type(None))
-
-
 def isolated(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
     """Arguments that share no mutable value with ``arguments``: a tool may keep what it is given.
 
     Scalars need no copy (and ``**arguments`` builds a new dict at the call anyway); containers are deep-copied.
     """
-    if all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
+    if all(isinstance(value, IMMUTABLE_SCALARS) for value in arguments.values()):
         return arguments
     return fresh(dict(arguments))  # plain data from the parser: the domains' fast deep copy
 

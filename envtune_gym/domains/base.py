@@ -16,7 +16,8 @@ T = TypeVar("T")
 D = TypeVar("D", bound="Domain")
 
 _CONSTANT_BLOBS: dict[int, tuple[Any, bytes]] = {}
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+#: Scalar types whose values are their own deep copy.
+IMMUTABLE_SCALARS = (str, int, float, bool, type(None), bytes)
 
 
 class ToolError(Exception):
@@ -91,7 +92,7 @@ def fresh(value: T, *, constant: bool = False) -> T:
         >>> mine["watch_list"].append("AAPL"); DEFAULTS
         {'watch_list': ['NVDA']}
     """
-    if type(value) in _IMMUTABLE:  # as copy.deepcopy does: an immutable scalar is its own copy
+    if type(value) in IMMUTABLE_SCALARS:  # as copy.deepcopy does: an immutable scalar is its own copy
         return value
     if not constant:
         return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

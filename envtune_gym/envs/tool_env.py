@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, SupportsFloat
 
@@ -249,48 +249,33 @@ class ToolUseEnv(gym.Env[str, str]):
             return self._task_index[task_id]
         return self.tasks[int(self.np_random.integers(len(self.tasks)))]
 
+    def _per_task(self, cache: dict[str, Any], task: Task, build: Callable[[], Any]) -> Any:
+        """``build()`` once per task of this env's set (a task passed in ``options["task"]`` is not cached)."""
+        cached = cache.get(task.id)
+        if cached is not None and self._task_index.get(task.id) is task:
+            return cached
+        value = build()
+        if self._task_index.get(task.id) is task:
+            cache[task.id] = value
+        return value
+
     def _config_blob(self, task: Task) -> bytes:
         """The task's initial config, pickled once per task: each load unpickles a private copy."""
-        cached = self._config_cache.get(task.id)
-        if cached is not None and self._task_index.get(task.id) is task:
-            return cached
-        blob = pickle.dumps(task.initial_config, protocol=pickle.HIGHEST_PROTOCOL)
-        if self._task_index.get(task.id) is task:
-            self._config_cache[task.id] = blob
-        return blob
+        return self._per_task(
+            self._config_cache,
+            task,
+            lambda: pickle.dumps(task.initial_config, protocol=pickle.HIGHEST_PROTOCOL),
+        )
 
     def _start_tools(self, task: Task, tools: ToolRegistry) -> frozenset[str]:
-        """The tools available in the first turn (all but the held-out ones), made once per task of this env."""
-        cached = self._start_tools_cache.get(task.id)
-        if cached is not None and self._task_index.get(task.id) is task:
-            return cached
-        names = frozenset(tools.names) - task.hidden_tools_at(0)
-        if self._task_index.get(task.id) is task:
-            self._start_tools_cache[task.id] = names
-        return names
+        """The tools available in the first turn (all but the held-out ones), made once per task."""
+        return self._per_task(
+            self._start_tools_cache, task, lambda: frozenset(tools.names) - task.hidden_tools_at(0)
+        )
 
     def _ground_truth(self, task: Task, tools: ToolRegistry) -> GroundTruthPlan:
         """The task's ground truth parsed, bound and validated (once per task of this env's set)."""
-        cached = self._ground_truth_cache.get(task.id)
-        if cached is not None and self._task_index.get(task.id) is task:
-            return cached
-        turns = []
-        for turn, calls in enumerate(task.ground_truth):
-            turn_calls = []
-            for source in calls:
-                try:
-                    for call in parse_python_calls(source):
-                        arguments = tools.validate(call.name, tools.bind(call.name, call.args, call.kwargs))
-                        turn_calls.append((call.name, arguments))
-                except (ValueError, ToolCallError) as exc:
-                    raise ValueError(
-                        f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}"
-                    ) from exc
-            turns.append(turn_calls)
-        plan = GroundTruthPlan.from_turns(turns)
-        if self._task_index.get(task.id) is task:
-            self._ground_truth_cache[task.id] = plan
-        return plan
+        return self._per_task(self._ground_truth_cache, task, lambda: _plan_ground_truth(task, tools))
 
     def _run_calls(self, episode: _Episode, calls: Sequence[ToolCall]) -> list[CallRecord]:
         records: list[CallRecord] = []
@@ -452,6 +437,23 @@ class ToolUseEnv(gym.Env[str, str]):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _plan_ground_truth(task: Task, tools: ToolRegistry) -> GroundTruthPlan:
+    turns = []
+    for turn, calls in enumerate(task.ground_truth):
+        turn_calls = []
+        for source in calls:
+            try:
+                for call in parse_python_calls(source):
+                    arguments = tools.validate(call.name, tools.bind(call.name, call.args, call.kwargs))
+                    turn_calls.append((call.name, arguments))
+            except (ValueError, ToolCallError) as exc:
+                raise ValueError(
+                    f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}"
+                ) from exc
+        turns.append(turn_calls)
+    return GroundTruthPlan.from_turns(turns)
 
 
 def _rejected(message: str) -> ParsedAction:
