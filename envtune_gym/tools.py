@@ -41,7 +41,8 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any, Literal, NamedTuple, TypeVar, get_args, get_origin
 
 import jsonschema
 
@@ -135,9 +136,11 @@ def signature_of(name: str, parameters: Mapping[str, Any]) -> str:
     return f"{name}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
-class CallOutcome:
-    """What one executed call produced: the result string BFCL's executor would print, and an error category."""
+class CallOutcome(NamedTuple):
+    """What one executed call produced: the result string BFCL's executor would print, and an error category.
+
+    An immutable named tuple: every call makes one.
+    """
 
     result: str
     error: ErrorCategory | None = None
@@ -307,13 +310,34 @@ def serialize_result(value: Any) -> str:
         return value.json
     if type(value) is dict:
         try:
-            return _JSON_ENCODER.encode(value)
+            return _encode_dict(value)
         except (TypeError, ValueError):
             return str(value)
     return str(value)
 
 
 _JSON_ENCODER = json.JSONEncoder()  # json.dumps' defaults, without its per-call argument handling
+
+
+_UNCHECKED_ENCODER = (  # json.dumps' C encoder and settings, made once, without the circular-reference check
+    None
+    if c_make_encoder is None
+    else c_make_encoder(
+        None, _JSON_ENCODER.default, encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+)
+
+
+def _encode_dict(value: dict[str, Any]) -> str:
+    """``json.dumps(value)``: ``JSONEncoder.encode`` makes a C encoder on every call, which costs as much as
+    encoding a small result. Only a circular value behaves differently unchecked (``RecursionError``): it is
+    encoded again, checked, and fails as ``json.dumps`` does."""
+    if _UNCHECKED_ENCODER is None:
+        return _JSON_ENCODER.encode(value)
+    try:
+        return "".join(_UNCHECKED_ENCODER(value, 0))
+    except RecursionError:
+        return _JSON_ENCODER.encode(value)
 
 
 class EncodedResult(dict):  # type: ignore[type-arg]
@@ -353,7 +377,7 @@ def encode_with(value: dict[str, Any], constants: Mapping[str, str]) -> dict[str
 
 
 def _error_result(message: str) -> str:
-    return json.dumps({"error": message})
+    return _encode_dict({"error": message})
 
 
 # ----------------------------------------------------------------------------------------------------------------

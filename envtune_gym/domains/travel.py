@@ -32,6 +32,7 @@ import datetime
 import functools
 import json
 import random
+import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -61,6 +62,7 @@ __all__ = ["DEFAULT_SEED", "MAX_AMOUNT", "MAX_TEXT_CHARS", "TravelAPI"]  # the l
 #: BFCL's default seed (no scenario in the data sets ``random_seed``).
 DEFAULT_SEED = 141053
 _DATE_FORMAT = "%Y-%m-%d"
+_PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 #: The scalar state fields; all default to None (BFCL's DEFAULT_STATE, less the two maps and the seed).
 _SCALAR_FIELDS = (
     "access_token", "token_type", "token_expires_in", "token_scope", "user_first_name", "user_last_name",
@@ -76,6 +78,19 @@ def _long_context() -> tuple[dict[str, Any], dict[str, Any]]:
     source = resources.files("envtune_gym.domains") / "data" / "long_context_travel.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     return data["CREDIT_CARD_EXTENSION"], data["BOOKING_RECORD_EXTENSION"]
+
+
+def _parse_date(text: str) -> datetime.datetime:
+    """``datetime.strptime(text, "%Y-%m-%d")`` (BFCL's check), with the common ``2024-11-15`` shape read directly.
+
+    Example:
+        >>> _parse_date("2024-11-15"), _parse_date("2024-1-5")
+        (datetime.datetime(2024, 11, 15, 0, 0), datetime.datetime(2024, 1, 5, 0, 0))
+    """
+    plain = _PLAIN_DATE.fullmatch(text)
+    if plain is None:  # other shapes strptime may still accept (one-digit months and days), or refuses
+        return datetime.datetime.strptime(text, _DATE_FORMAT)
+    return datetime.datetime(int(plain[1]), int(plain[2]), int(plain[3]))  # ValueError for 2024-02-30, as strptime
 
 
 def _today() -> datetime.date:
@@ -411,7 +426,7 @@ class TravelAPI(Domain):
                     "list_all_airports, or get_nearest_airport_by_city to find a city's airport."
                 )
         try:
-            datetime.datetime.strptime(travel_date, _DATE_FORMAT)
+            _parse_date(travel_date)
         except ValueError:
             raise ToolError(
                 f"book_flight: travel_date {quote(travel_date)} is not a valid date; write it as YYYY-MM-DD, "
@@ -584,7 +599,7 @@ class TravelAPI(Domain):
                 f"Expected {self.user_first_name} {self.user_last_name}, got {first_name} {last_name}"
             )
         try:
-            born = datetime.datetime.strptime(date_of_birth, _DATE_FORMAT)
+            born = _parse_date(date_of_birth)
         except ValueError:
             return _not_verified("Invalid date of birth format. Please use YYYY-MM-DD.")
         today = _today()

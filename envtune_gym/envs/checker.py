@@ -57,9 +57,18 @@ def attributes_matched(agent: Mapping[str, Domain], shadow: Mapping[str, Domain]
 
 def _state_size(domain: Domain) -> int:
     """``len(domain.state())``, without building the dict for domains that keep the default ``state``."""
-    if type(domain).state is Domain.state:
-        return sum(1 for key in vars(domain) if not key.startswith("_"))
-    return len(domain.state())
+    if type(domain).state is not Domain.state:
+        return len(domain.state())
+    names = tuple(vars(domain))  # a domain's attribute names rarely change: count the public ones once per set
+    size = _PUBLIC_COUNTS.get(names)
+    if size is None:
+        if len(_PUBLIC_COUNTS) >= 4096:  # bounded, whatever attributes domains add
+            _PUBLIC_COUNTS.clear()
+        size = _PUBLIC_COUNTS[names] = sum(1 for key in names if not key.startswith("_"))
+    return size
+
+
+_PUBLIC_COUNTS: dict[tuple[str, ...], int] = {}
 
 
 def check_turn(
