@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import random
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -54,22 +55,44 @@ class Domain:
     init_loads_empty_scenario: ClassVar[bool] = False
 
     @classmethod
-    def from_scenario(cls: type[D], config: Mapping[str, Any], long_context: bool = False) -> D:
-        """A new instance with ``config`` loaded (a private copy: the domain may keep what it is given).
+    def from_scenario(
+        cls: type[D], config: Mapping[str, Any], long_context: bool = False, *, copy: bool = True
+    ) -> D:
+        """A new instance with a private copy of ``config`` loaded; ``copy=False`` when ``config`` already is one
+        that nothing else holds (the env unpickles one per reset), so the domain keeps it as it is.
 
         Example:
             >>> from envtune_gym.domains.ticket import TicketAPI
-            >>> TicketAPI.from_scenario({"ticket_counter": 7}).ticket_counter
-            7
+            >>> config = {"ticket_queue": [{"id": 1, "status": "open"}]}
+            >>> tickets = TicketAPI.from_scenario(config)
+            >>> tickets.ticket_queue[0]["status"] = "closed"; config["ticket_queue"][0]["status"]
+            'open'
         """
         domain = cls.__new__(cls) if cls.init_loads_empty_scenario else cls()
         if not domain.stateless:
-            domain.load_scenario(config, long_context=long_context)
+            domain.load_scenario(fresh(config) if copy else config, long_context=long_context)
         return domain
 
     def load_scenario(self, config: Mapping[str, Any], long_context: bool = False) -> None:
-        """Set the initial state from a task's ``initial_config[self.name]`` (already a private copy)."""
+        """Set the initial state from a task's ``initial_config[self.name]``.
+
+        The domain may keep any part of ``config`` as it is (BFCL's loaders do): pass a copy if you keep using
+        yours, or use :meth:`from_scenario`, which makes one. Defaults for missing keys must be fresh copies.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement load_scenario")
+
+    def _seed_random(self, seed: Any) -> None:
+        """Seed ``self._random`` (BFCL's ``random.Random(seed)``). An int seed makes the generator on first use:
+        most episodes draw nothing, and seeding costs as much as loading a small scenario."""
+        self._random_seed = seed
+        self._random_state = None if type(seed) is int else random.Random(seed)  # odd seeds fail at load
+
+    @property
+    def _random(self) -> random.Random:
+        rng = self._random_state
+        if rng is None:
+            rng = self._random_state = random.Random(self._random_seed)
+        return rng
 
     def state(self) -> dict[str, Any]:
         """The public attributes the turn checker compares, by name."""

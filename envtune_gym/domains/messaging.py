@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,10 +97,11 @@ class MessageAPI(Domain):
         Values are taken as given (BFCL quirk: inbox messages may be lists or dicts, and an entry may have two
         keys; only its first key and value are read), but copied, so no two instances share anything.
         """
-        state = fresh(
-            {key: config[key] if key in config else default for key, default in DEFAULT_STATE.items()}
-        )
-        self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
+        state = {
+            key: config[key] if key in config else fresh(default, constant=True)
+            for key, default in DEFAULT_STATE.items()
+        }
+        self._seed_random(config.get("random_seed", DEFAULT_SEED))
         self.generated_ids: set[int] = set(state["generated_ids"])
         self.user_count: int = state["user_count"]
         self.user_map: dict[str, str] = state["user_map"]

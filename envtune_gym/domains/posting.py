@@ -116,9 +116,10 @@ class TwitterAPI(Domain):
         comments added later (int keys) sit beside them and ``get_tweet_comments`` never finds the config ones.
         Scenario comments are kept as they are, including the ones with ``user``/``comment`` keys.
         """
-        state = fresh(
-            {key: config[key] if key in config else default for key, default in DEFAULT_STATE.items()}
-        )
+        state = {
+            key: config[key] if key in config else fresh(default, constant=True)
+            for key, default in DEFAULT_STATE.items()
+        }
         self.username: str = state["username"]
         self.password: str = state["password"]
         self.authenticated: bool = state["authenticated"]

@@ -72,9 +72,9 @@ class TicketAPI(Domain):
             raise ValueError("TicketAPI config: 'ticket_queue' must be a list of ticket objects")
         if not isinstance(counter, int) or isinstance(counter, bool):
             raise ValueError("TicketAPI config: 'ticket_counter' must be an integer")
-        self.ticket_queue = fresh(queue)  # never share a ticket with the caller's config
+        self.ticket_queue = queue
         self.ticket_counter = counter
-        self.current_user = fresh(config.get("current_user", None))
+        self.current_user = config.get("current_user", None)
 
     # --------------------------------------------------------------------------------------------------------
     # Lookups and checks

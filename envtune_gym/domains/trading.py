@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import json
-import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -193,7 +192,7 @@ class TradingBot(Domain):
         self.watch_list = self._scenario_value(config, "watch_list")
         self.transaction_history = self._scenario_value(config, "transaction_history")
         self.long_context = long_context
-        self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
+        self._seed_random(config.get("random_seed", DEFAULT_SEED))
 
     @staticmethod
     def _scenario_value(config: Mapping[str, Any], key: str) -> Any:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import random
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -108,18 +107,10 @@ class TravelAPI(Domain):
         "and view budget information."
     )
 
+    init_loads_empty_scenario = True
+
     def __init__(self) -> None:
-        self.credit_card_list: dict[str, dict[str, Any]] = {}
-        self.booking_record: dict[str, dict[str, Any]] = {}
-        self.access_token: str | None = None
-        self.token_type: str | None = None
-        self.token_expires_in: int | None = None
-        self.token_scope: str | None = None
-        self.user_first_name: str | None = None
-        self.user_last_name: str | None = None
-        self.budget_limit: float | None = None
-        self.long_context = False
-        self._random = random.Random(DEFAULT_SEED)
+        self.load_scenario({})
 
     # --------------------------------------------------------------------------------------------------------
     # Scenario
@@ -131,11 +122,11 @@ class TravelAPI(Domain):
         Missing keys take BFCL's defaults (empty maps, None). Long context adds BFCL's 22 cards and 16
         bookings after the config's own, without replacing entries with the same id.
         """
-        self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
-        self.credit_card_list = fresh(config.get("credit_card_list", {}))
-        self.booking_record = fresh(config.get("booking_record", {}))
+        self._seed_random(config.get("random_seed", DEFAULT_SEED))
+        self.credit_card_list: dict[str, dict[str, Any]] = config.get("credit_card_list", {})
+        self.booking_record: dict[str, dict[str, Any]] = config.get("booking_record", {})
         for field in _SCALAR_FIELDS:
-            setattr(self, field, fresh(config.get(field)))
+            setattr(self, field, config.get(field))
         self.long_context = long_context
         if long_context:
             cards, bookings = _long_context()

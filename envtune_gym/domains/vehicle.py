@@ -32,7 +32,6 @@ import copy
 import functools
 import json
 import math
-import random
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any, Literal, NamedTuple
@@ -210,8 +209,7 @@ class VehicleControlAPI(Domain):
         BFCL quirks: ``remainingUnlockedDoors`` is always 4 minus the number of locked doors, whatever the config
         says and however many doors it lists; ``random_seed`` seeds the RNG (141053 by default).
         """
-        config = fresh(dict(config))  # nothing in the state is shared with the caller's config
-        self._random = random.Random(config.get("random_seed", DEFAULT_SEED))
+        self._seed_random(config.get("random_seed", DEFAULT_SEED))
         doors = config.get("doorStatus", dict.fromkeys(DOORS, "unlocked"))
         if not isinstance(doors, dict):
             raise ValueError(

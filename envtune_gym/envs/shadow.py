@@ -124,5 +124,6 @@ def build_domains(task: Task, configs: bytes) -> dict[str, Domain]:
     private = pickle.loads(configs)  # a deep copy of plain data, several times faster than copy.deepcopy
     long_context = task.uses_long_context
     return {
-        name: domain_class(name).from_scenario(private.get(name, {}), long_context) for name in task.domains
+        name: domain_class(name).from_scenario(private.get(name, {}), long_context, copy=False)
+        for name in task.domains
     }

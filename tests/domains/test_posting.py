@@ -117,7 +117,7 @@ def test_partial_config_and_long_context_flag() -> None:
 def test_isolation_between_instances_config_and_defaults() -> None:
     defaults_before = copy.deepcopy(dict(DEFAULT_STATE))
     config = copy.deepcopy(CONFIG)
-    first, second = _loaded(config), _loaded(config)
+    first, second = TwitterAPI.from_scenario(config), TwitterAPI.from_scenario(config)
     first.post_tweet("new")
     first.mention(0, ["@x"])
     first.comment(0, "c")

@@ -94,9 +94,8 @@ def test_load_rejects_malformed_configs() -> None:
 
 def test_instances_share_nothing() -> None:
     config = copy.deepcopy(CONFIG)
-    first, second = TicketAPI(), TicketAPI()
-    first.load_scenario(config)
-    second.load_scenario(config)  # the same config object twice
+    first = TicketAPI.from_scenario(config)
+    second = TicketAPI.from_scenario(config)  # the same config object twice
     config["ticket_queue"][0]["title"] = "changed by the caller"
     first.edit_ticket(1, {"title": "mine"})
     first.create_ticket("new")

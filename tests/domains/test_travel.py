@@ -143,8 +143,7 @@ def test_long_context_adds_cards_and_bookings_after_the_config() -> None:
     config = copy.deepcopy(CONFIG)
     first_card, first_booking = next(iter(cards)), next(iter(bookings))
     config["credit_card_list"][first_card] = {"balance": 1}  # a config entry with the same id wins
-    api = TravelAPI()
-    api.load_scenario(config, long_context=True)
+    api = TravelAPI.from_scenario(config, long_context=True)
     assert len(cards) == 22 and len(bookings) == 16
     assert list(api.credit_card_list) == [*config["credit_card_list"], *(c for c in cards if c != first_card)]
     assert list(api.booking_record) == [*config["booking_record"], *bookings]
@@ -201,17 +200,14 @@ def _bfcl_tables(
 
 def test_instances_do_not_share_state_with_each_other_or_the_config() -> None:
     config = copy.deepcopy(CONFIG)
-    first, second = TravelAPI(), TravelAPI()
-    first.load_scenario(config)
-    second.load_scenario(config)  # the very same config object
+    first = TravelAPI.from_scenario(config)
+    second = TravelAPI.from_scenario(config)  # the very same config object
     pristine = copy.deepcopy(second.state())
     first.book_flight(TOKEN, "card_1", "2024-11-15", "SFO", "LAX", "economy")
     first.credit_card_list["card_low"]["balance"] = 1
     first.booking_record["b_odd"]["cost"] = 0
     assert config == CONFIG and second.state() == pristine
-    fresh = TravelAPI()
-    fresh.load_scenario(config)
-    assert fresh.state() == pristine
+    assert TravelAPI.from_scenario(config).state() == pristine
     assert TravelAPI().credit_card_list is not TravelAPI().credit_card_list
 
 

@@ -559,9 +559,8 @@ def test_long_context_data_matches_bfcl() -> None:
 
 def test_instances_share_nothing_with_each_other_or_the_module() -> None:
     config = copy.deepcopy(CONFIG)
-    first, second = VehicleControlAPI(), VehicleControlAPI()
-    first.load_scenario(config)
-    second.load_scenario(config)  # the very same config object
+    first = VehicleControlAPI.from_scenario(config)
+    second = VehicleControlAPI.from_scenario(config)  # the very same config object
     first.lockDoors(False, DOORS)
     assert second.doorStatus == CONFIG["doorStatus"] and config == CONFIG
     defaults = [VehicleControlAPI(), VehicleControlAPI()]
