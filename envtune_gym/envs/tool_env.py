@@ -55,6 +55,8 @@ class _Episode:
     turn_results: list[TurnResult] = field(default_factory=list)
     done: bool = False
     transcript: list[tuple[str, str]] = field(default_factory=list)
+    #: The schemas of ``available`` (looked up again when it changes): every step's info holds them.
+    schemas: list[dict[str, Any]] | None = None
 
 
 class ToolUseEnv(gym.Env[str, str]):
@@ -128,6 +130,7 @@ class ToolUseEnv(gym.Env[str, str]):
         self._config_cache: dict[str, bytes] = {}
         self._reveal_cache: dict[tuple[str, ...], str] = {}
         self._start_tools_cache: dict[str, frozenset[str]] = {}
+        self._reveals_cache: dict[str, tuple[list[str], ...]] = {}
         self._rendered_upto = 0
 
     # ------------------------------------------------------------------------------------------------------------
@@ -151,10 +154,10 @@ class ToolUseEnv(gym.Env[str, str]):
         )
         self._episode = episode
         self._rendered_upto = 0
-        observation = self._user_message(0, revealed=[])
+        observation = self._user_message(episode, 0, revealed=[])
         episode.transcript.append(("user", observation))
         self._maybe_render()
-        return observation, self._info(calls=[], new_tools=[])
+        return observation, self._info(episode, calls=[], new_tools=[])
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
         """Run the calls in ``action``, or end the user turn when it holds none (see the class docstring)."""
@@ -165,7 +168,7 @@ class ToolUseEnv(gym.Env[str, str]):
             parsed = _rejected(f"an action is the model's text (str), got {type(action).__name__}")
         episode.transcript.append(("assistant", action if isinstance(action, str) else repr(action)[:200]))
         if parsed.is_reply:
-            return self._end_turn()
+            return self._end_turn(episode)
         calls = self._run_calls(episode, parsed.calls)
         episode.steps_in_turn += 1
         if parsed.error is not None:
@@ -180,9 +183,9 @@ class ToolUseEnv(gym.Env[str, str]):
             observation = self._fit(observation)
         episode.transcript.append(("tool", observation))
         if episode.steps_in_turn > self.max_steps_per_turn:
-            return self._truncate(calls, action_error)
+            return self._truncate(episode, calls, action_error)
         self._maybe_render()
-        return observation, 0.0, False, False, self._info(calls=calls, action_error=action_error)
+        return observation, 0.0, False, False, self._info(episode, calls=calls, action_error=action_error)
 
     def render(self) -> str | None:
         """The transcript so far as text (``ansi``), or print the entries not printed yet (``human``)."""
@@ -200,13 +203,13 @@ class ToolUseEnv(gym.Env[str, str]):
 
     def snapshot(self) -> _Episode:
         """An independent copy of the episode's state (domains, shadow, turn, results, transcript)."""
-        return copy.deepcopy(self._require_episode(allow_done=True))
+        return _copy_episode(self._require_episode(allow_done=True))
 
     def restore(self, snapshot: _Episode) -> None:
         """Continue from a :meth:`snapshot`; the snapshot stays reusable."""
         if not isinstance(snapshot, _Episode):
             raise TypeError(f"restore() takes a value returned by snapshot(), got {type(snapshot).__name__}")
-        self._episode = copy.deepcopy(snapshot)
+        self._episode = _copy_episode(snapshot)
         self._rendered_upto = 0
 
     # ------------------------------------------------------------------------------------------------------------
@@ -273,6 +276,17 @@ class ToolUseEnv(gym.Env[str, str]):
             self._start_tools_cache, task, lambda: frozenset(tools.names) - task.hidden_tools_at(0)
         )
 
+    def _reveals(self, task: Task) -> tuple[list[str], ...]:
+        """Per turn, the held-out tools revealed when it starts, sorted (once per task)."""
+
+        def build() -> tuple[list[str], ...]:
+            return tuple(
+                sorted(task.hidden_tools_at(turn - 1) - task.hidden_tools_at(turn)) if turn else []
+                for turn in range(task.num_turns)
+            )
+
+        return self._per_task(self._reveals_cache, task, build)
+
     def _ground_truth(self, task: Task, tools: ToolRegistry) -> GroundTruthPlan:
         """The task's ground truth parsed, bound and validated (once per task of this env's set)."""
         return self._per_task(self._ground_truth_cache, task, lambda: _plan_ground_truth(task, tools))
@@ -289,19 +303,18 @@ class ToolUseEnv(gym.Env[str, str]):
             episode.agent_results.append(outcome.result)
         return records
 
-    def _end_turn(self) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
-        episode = self._require_episode()
-        turn_result = self._check_current_turn()
+    def _end_turn(self, episode: _Episode) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
+        turn_result = self._check_current_turn(episode)
         episode.turn += 1
         episode.steps_in_turn = 0
         episode.made_call = False
         if episode.turn >= episode.task.num_turns:
-            return self._finish(turn_result, truncated=False)
-        revealed = sorted(
-            episode.task.hidden_tools_at(episode.turn - 1) - episode.task.hidden_tools_at(episode.turn)
-        )
-        episode.available = episode.available | frozenset(revealed)
-        observation = self._user_message(episode.turn, revealed)
+            return self._finish(episode, turn_result, truncated=False)
+        revealed = self._reveals(episode.task)[episode.turn]
+        if revealed:
+            episode.available = episode.available | frozenset(revealed)
+            episode.schemas = None
+        observation = self._user_message(episode, episode.turn, revealed)
         episode.transcript.append(("user", observation))
         self._maybe_render()
         return (
@@ -309,22 +322,22 @@ class ToolUseEnv(gym.Env[str, str]):
             0.0,
             False,
             False,
-            self._info(calls=[], new_tools=revealed, turn_result=turn_result),
+            self._info(episode, calls=[], new_tools=list(revealed), turn_result=turn_result),
         )
 
     def _truncate(
-        self, calls: list[CallRecord], action_error: ActionErrorInfo | None
+        self, episode: _Episode, calls: list[CallRecord], action_error: ActionErrorInfo | None
     ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
         # BFCL force-quits after the 21st step; a force-quit in the last turn is still scored normally there.
-        episode = self._require_episode()
-        turn_result = self._check_current_turn()
+        turn_result = self._check_current_turn(episode)
         in_last_turn = episode.turn == episode.task.num_turns - 1
         return self._finish(
-            turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn
+            episode, turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn
         )
 
     def _finish(
         self,
+        episode: _Episode,
         turn_result: TurnResult,
         *,
         truncated: bool,
@@ -332,17 +345,15 @@ class ToolUseEnv(gym.Env[str, str]):
         action_error: ActionErrorInfo | None = None,
         scored: bool = True,
     ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
-        episode = self._require_episode()
         episode.done = True
         success = scored and all(result["passed"] for result in episode.turn_results)
         info = self._info(
-            calls=calls or [], action_error=action_error, turn_result=turn_result, success=success
+            episode, calls=calls or [], action_error=action_error, turn_result=turn_result, success=success
         )
         self._maybe_render()
         return "", float(success), not truncated, truncated, info
 
-    def _check_current_turn(self) -> TurnResult:
-        episode = self._require_episode()
+    def _check_current_turn(self, episode: _Episode) -> TurnResult:
         expected, in_sync = episode.shadow.expected_results(episode.turn, episode.agent_results)
         result = check_turn(
             episode.turn,
@@ -356,8 +367,7 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.turn_results.append(result)
         return result
 
-    def _user_message(self, turn: int, revealed: list[str]) -> str:
-        episode = self._require_episode()
+    def _user_message(self, episode: _Episode, turn: int, revealed: list[str]) -> str:
         message = episode.task.turns[turn]
         if revealed:
             message = f"{self._reveal_text(episode, revealed)}\n{REVEAL_MESSAGE}" + (
@@ -386,13 +396,17 @@ class ToolUseEnv(gym.Env[str, str]):
         return text[: max(0, limit - len(note))] + note[:limit]
 
     def _schemas(self, episode: _Episode) -> list[dict[str, Any]]:
-        schemas = self._schema_cache.get(episode.available)
-        if schemas is None:
-            schemas = self._schema_cache[episode.available] = episode.tools.schemas(episode.available)
+        schemas = episode.schemas
+        if schemas is None:  # a set of tools the env has seen before, in most episodes: shared, read-only
+            schemas = self._schema_cache.get(episode.available)
+            if schemas is None:
+                schemas = self._schema_cache[episode.available] = episode.tools.schemas(episode.available)
+            episode.schemas = schemas
         return schemas
 
     def _info(
         self,
+        episode: _Episode,
         *,
         calls: list[CallRecord],
         new_tools: list[str] | None = None,
@@ -400,7 +414,6 @@ class ToolUseEnv(gym.Env[str, str]):
         turn_result: TurnResult | None = None,
         success: bool | None = None,
     ) -> StepInfo:
-        episode = self._require_episode(allow_done=True)
         task = episode.task
         num_turns = len(task.turns)
         info: StepInfo = {
@@ -454,6 +467,12 @@ def _plan_ground_truth(task: Task, tools: ToolRegistry) -> GroundTruthPlan:
                 ) from exc
         turns.append(turn_calls)
     return GroundTruthPlan.from_turns(turns)
+
+
+def _copy_episode(episode: _Episode) -> _Episode:
+    """A deep copy, sharing the read-only schema list (the env's cache holds it too)."""
+    memo: dict[int, Any] = {} if episode.schemas is None else {id(episode.schemas): episode.schemas}
+    return copy.deepcopy(episode, memo)
 
 
 def _rejected(message: str) -> ParsedAction:
