@@ -26,10 +26,10 @@ _SCALAR = (
 )
 _LIST = rf"\[\s*(?:(?:{_SCALAR})\s*,\s*)*(?:{_SCALAR})?\s*\]"  # a flat list of scalars, e.g. numbers=[3, 16]
 _VALUE = rf"{_SCALAR}|{_LIST}"
-_ARG = re.compile(rf"({_NAME})\s*=\s*({_VALUE})|({_VALUE})")
+# An argument and what follows it: a comma, the call's close, both (f(a,)) or neither (not flat).
+_ARG = re.compile(rf"(?:({_NAME})\s*=\s*({_VALUE})|({_VALUE}))\s*(,)?\s*(\))?")
 _ITEM = re.compile(_SCALAR)
 _CALL_START = re.compile(rf"({_NAME})\(\s*(\))?")  # group 2: the call closes at once, f()
-_AFTER_ARG = re.compile(r"\s*(,)?\s*(\))?")  # always matches: a comma, a close, both (f(a,)) or neither
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
 _SPACES = re.compile(r"\s*")
@@ -88,11 +88,12 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
     pos = start.end()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    while True:  # one regex for the argument and one for what follows it: the hot path of every step
-        arg = _ARG.match(text, pos)
+    match_argument = _ARG.match
+    while True:  # one regex per argument: the hot path of every step
+        arg = match_argument(text, pos)
         if arg is None:
             return None
-        keyword_name, keyword_value, positional = arg.groups()
+        keyword_name, keyword_value, positional, comma, close = arg.groups()
         if keyword_name is not None:
             if keyword_name in kwargs or keyword.iskeyword(keyword_name):
                 return None  # a duplicate is an error: let the ast path report it
@@ -101,13 +102,11 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
             return None  # positional after keyword: a syntax error the ast path reports
         else:
             args.append(_value(positional))
-        after = _AFTER_ARG.match(text, arg.end())
-        comma, close = after.groups()
         if close is not None:
-            return (name, tuple(args), kwargs), after.end()
+            return (name, tuple(args), kwargs), arg.end()
         if comma is None:
             return None
-        pos = after.end()
+        pos = arg.end()
 
 
 def _value(literal: str) -> Any:

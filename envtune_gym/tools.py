@@ -394,10 +394,15 @@ class ToolRegistry:
     def __init__(self, domains: Iterable[Domain]) -> None:
         self._specs: dict[str, ToolSpec] = {}
         self._owners: dict[str, Domain] = {}
+        self._validator_cache: dict[str, _Validators] = {}  # filled on the first call of each tool
         for domain in domains:  # every reset builds registries: keep this to a few dict updates
             specs = _spec_map(type(domain))
             self._specs.update(specs)
             self._owners.update(dict.fromkeys(specs, domain))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The validators are shared and rebuilt on demand (jsonschema's do not pickle): copies leave them out.
+        return {**vars(self), "_validator_cache": {}}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -418,10 +423,14 @@ class ToolRegistry:
         pool = self._specs if available is None else available
         if name in self._specs and name in pool:
             return self._specs[name]
+        raise self._unknown_tool(name, available)
+
+    def _unknown_tool(self, name: str, available: Iterable[str] | None) -> ToolCallError:
+        pool = self._specs if available is None else available
         close = difflib.get_close_matches(name, list(pool), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         shown = name if len(name) <= 80 else name[:77] + "..."
-        raise ToolCallError(
+        return ToolCallError(
             "unknown_tool",
             f"Unknown tool {shown!r}.{hint} Available tools: {', '.join(sorted(pool))}.",
         )
@@ -459,13 +468,19 @@ class ToolRegistry:
 
         Returns the bound arguments (the keywords as given when binding failed) and the outcome.
         """
+        spec = self._specs.get(name)
+        if spec is None or (available is not None and name not in available):
+            unknown = self._unknown_tool(name, available)
+            return dict(kwargs), CallOutcome(_error_result(unknown.message), unknown.category)
         try:
-            spec = self.check_known(name, available)
             arguments = _bind(spec, args, kwargs)
         except ToolCallError as exc:
             return dict(kwargs), CallOutcome(_error_result(exc.message), exc.category)
+        validators = self._validator_cache.get(name)
+        if validators is None:
+            validators = self._validator_cache[name] = _validators(type(self._owners[name]), name)
         try:
-            checked = _validate(spec, _validators(type(self._owners[name]), name), arguments)
+            checked = _validate(spec, validators, arguments)
         except ToolCallError as exc:
             return arguments, CallOutcome(_error_result(exc.message), exc.category)
         return arguments, self.run(name, checked)

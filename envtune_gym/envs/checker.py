@@ -103,20 +103,21 @@ def check_turn(
         error_type = "execution_response_mismatch"
     else:
         error_type = None
-    return TurnResult(
-        turn=turn,
-        checked=True,
-        passed=error_type is None,
-        made_call=made_call,
-        state_match=state_match,
-        results_match=not missing,
-        missing_results=[_truncate(item) for item in missing],
-        state_diff={} if state_match or shadow is None else state_diff(agent, shadow),
-        error_type=error_type,
-        state_attributes=total,
-        state_attributes_matched=matched,
-        expected_results=len(expected_results),
-    )
+    result: TurnResult = {  # a literal: twice as fast as calling the TypedDict, and this runs every turn
+        "turn": turn,
+        "checked": True,
+        "passed": error_type is None,
+        "made_call": made_call,
+        "state_match": state_match,
+        "results_match": not missing,
+        "missing_results": [_truncate(item) for item in missing],
+        "state_diff": {} if state_match or shadow is None else state_diff(agent, shadow),
+        "error_type": error_type,
+        "state_attributes": total,
+        "state_attributes_matched": matched,
+        "expected_results": len(expected_results),
+    }
+    return result
 
 
 # ----------------------------------------------------------------------------------------------------------------
