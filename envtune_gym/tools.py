@@ -363,16 +363,19 @@ def encode_with(value: dict[str, Any], constants: Mapping[str, str]) -> dict[str
         >>> serialize_result(encoded) == json.dumps(data), encoded == data
         (True, True)
     """
-    marks = {key: f"\x00envtune-constant-{index}\x00" for index, key in enumerate(constants)}
+    # json.dumps of a dict is its one-item dicts' texts, unbraced, joined by ", ": encode each item that way
+    # (the key exactly as json.dumps writes it), with the constant's text in place of the value's.
     try:
-        text = _JSON_ENCODER.encode({key: marks.get(key, item) for key, item in value.items()})
+        items = [
+            _encode_dict({key: None})[1:-5] + constants[key]
+            if key in constants
+            else _encode_dict({key: item})[1:-1]
+            for key, item in value.items()
+        ]
     except (TypeError, ValueError):
         return value
-    for key, mark in marks.items():
-        if key in value:
-            text = text.replace(_JSON_ENCODER.encode(mark), constants[key], 1)
     result = EncodedResult(value)
-    result.json = text
+    result.json = "{" + ", ".join(items) + "}"
     return result
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import envtune_gym
 from envtune_gym.domains.base import Domain, ToolError
-from envtune_gym.tools import ToolCallError, ToolRegistry, serialize_result, tool, tool_specs
+from envtune_gym.tools import ToolCallError, ToolRegistry, encode_with, serialize_result, tool, tool_specs
 
 
 class Shop(Domain):
@@ -163,6 +163,34 @@ def test_results_are_serialised_as_bfcl_does(shop):
     assert serialize_result([{"a": True}]) == "[{'a': True}]"
     assert serialize_result({"x": {1, 2}}) == "{'x': {1, 2}}"  # not JSON-encodable: str(dict), as BFCL
     assert serialize_result({"é": None}) == '{"\\u00e9": null}'
+    looped: dict = {"a": 1}
+    looped["self"] = looped
+    assert serialize_result(looped) == str(looped)  # json.dumps refuses a circular dict: str(), as BFCL
+    assert (
+        serialize_result({"nan": float("nan"), "big": 10**30})
+        == '{"nan": NaN, "big": 1000000000000000000000000000000}'
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": 1, "series": [0.1, 2.0], "tail": "x"},
+        {"series": "\x00envtune-constant-0\x00", 3: "é", True: None, None: 2.5, 1.5: [1]},  # odd keys as json
+        {},
+        {"other": 1},  # a constant whose key is absent is ignored
+    ],
+)
+def test_encode_with_gives_json_dumps_text(value):
+    constants = {"series": json.dumps(value["series"])} if "series" in value else {"series": "[]"}
+    encoded = encode_with(value, constants)
+    assert serialize_result(encoded) == json.dumps(value) and encoded == value
+
+
+def test_encode_with_falls_back_to_the_dict_when_json_cannot_encode_it():
+    value = {"series": [1], "x": {1, 2}}
+    assert encode_with(value, {"series": "[1]"}) is value
+    assert serialize_result(value) == str(value)
 
 
 def test_tool_errors_and_unexpected_exceptions_become_error_outcomes(shop):

@@ -121,6 +121,20 @@ def _averages_json() -> dict[str, str]:
 
 
 @functools.cache
+def _long_sector(sector: str) -> tuple[tuple[str, ...], str]:
+    """A sector's symbols in long context, and their JSON list (made once per sector)."""
+    symbols = (*_SECTORS[sector], *_long_context().sectors[sector])
+    return symbols, json.dumps(list(symbols))
+
+
+@functools.lru_cache(maxsize=1024)  # symbols come from state, which a model can fill: bounded
+def _order_metadata(symbol: str) -> tuple[dict[str, str], str]:
+    """Long context's eight texts about a stock, and their JSON (read-only: callers copy the dict)."""
+    metadata = {key: text.format(symbol=symbol) for key, text in _long_context().order_metadata}
+    return metadata, json.dumps(metadata)
+
+
+@functools.cache
 def _long_context() -> _LongContext:
     """BFCL's long-context result padding, from the bundled data file (read once, on first use)."""
     source = resources.files("envtune_gym.domains") / "data" / "long_context_trading.json"
@@ -292,10 +306,10 @@ class TradingBot(Domain):
         Args:
             sector: The sector to list, e.g. 'Technology' or 'Automobile'.
         """
-        symbols = list(_SECTORS.get(sector, ()))  # BFCL quirk: listed symbols need not have stock data
-        if self.long_context and sector in _SECTORS:
-            symbols.extend(_long_context().sectors[sector])
-        return {"stock_list": symbols}
+        if self.long_context and sector in _SECTORS:  # BFCL quirk: long context adds made-up symbols
+            symbols, encoded = _long_sector(sector)
+            return encode_with({"stock_list": list(symbols)}, {"stock_list": encoded})
+        return {"stock_list": list(_SECTORS.get(sector, ()))}  # BFCL quirk: they need not have stock data
 
     @tool
     def filter_stocks_by_price(
@@ -357,8 +371,14 @@ class TradingBot(Domain):
                 f"get_order_details: order {_quote(order_id)} names no stock, so it has no details."
             )
         # BFCL quirk: long context adds eight texts about the stock, under "metadata".
-        metadata = {key: text.format(symbol=order["symbol"]) for key, text in _long_context().order_metadata}
-        return {**order, "metadata": metadata}
+        symbol = order["symbol"]
+        if type(symbol) is not str:  # whatever a scenario stored; BFCL formats it all the same
+            return {
+                **order,
+                "metadata": {k: text.format(symbol=symbol) for k, text in _long_context().order_metadata},
+            }
+        metadata, encoded = _order_metadata(symbol)
+        return encode_with({**order, "metadata": dict(metadata)}, {"metadata": encoded})
 
     @tool
     def cancel_order(self, order_id: int) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from envtune_gym.domains.travel_data import (
     not_logged_in,
     quote,
 )
-from envtune_gym.tools import tool
+from envtune_gym.tools import encode_with, tool
 
 __all__ = ["DEFAULT_SEED", "MAX_AMOUNT", "MAX_TEXT_CHARS", "TravelAPI"]  # the limits live with the checks
 
@@ -79,6 +79,13 @@ def _long_context() -> tuple[dict[str, Any], dict[str, Any]]:
     return data["CREDIT_CARD_EXTENSION"], data["BOOKING_RECORD_EXTENSION"]
 
 
+@functools.cache
+def _all_costs(class_factor: int, date_factor: int) -> tuple[tuple[float, ...], str]:
+    """Every route's cost for a class and date factor (long context's list), and its JSON, made once per pair."""
+    costs = tuple(float(base * class_factor * date_factor) for base in ROUTE_BASES.values())
+    return costs, json.dumps(list(costs))
+
+
 def _parse_date(text: str) -> datetime.datetime:
     """``datetime.strptime(text, "%Y-%m-%d")`` (BFCL's check), with the common ``2024-11-15`` shape read directly.
 
@@ -89,7 +96,9 @@ def _parse_date(text: str) -> datetime.datetime:
     plain = _PLAIN_DATE.fullmatch(text)
     if plain is None:  # other shapes strptime may still accept (one-digit months and days), or refuses
         return datetime.datetime.strptime(text, _DATE_FORMAT)
-    return datetime.datetime(int(plain[1]), int(plain[2]), int(plain[3]))  # ValueError for 2024-02-30, as strptime
+    return datetime.datetime(
+        int(plain[1]), int(plain[2]), int(plain[3])
+    )  # ValueError for 2024-02-30, as strptime
 
 
 def _today() -> datetime.date:
@@ -378,8 +387,14 @@ class TravelAPI(Domain):
         """
         class_factor, date_factor = fare("get_flight_cost", travel_from, travel_to, travel_date, travel_class)
         # BFCL quirk: in long context the list holds every route's cost (same class and date), in table order.
-        bases = ROUTE_BASES.values() if self.long_context else [ROUTE_BASES[(travel_from, travel_to)]]
-        return {"travel_cost_list": [float(base * class_factor * date_factor) for base in bases]}
+        if not self.long_context:
+            return {
+                "travel_cost_list": [
+                    float(ROUTE_BASES[(travel_from, travel_to)] * class_factor * date_factor)
+                ]
+            }
+        costs, encoded = _all_costs(class_factor, date_factor)
+        return encode_with({"travel_cost_list": list(costs)}, {"travel_cost_list": encoded})
 
     @tool
     def book_flight(

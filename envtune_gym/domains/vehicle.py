@@ -37,7 +37,7 @@ from importlib import resources
 from typing import Any, Literal, NamedTuple
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
-from envtune_gym.tools import tool
+from envtune_gym.tools import encode_with, tool
 
 #: BFCL's default RNG seed (a config may set ``random_seed``).
 DEFAULT_SEED = 141053
@@ -122,6 +122,19 @@ class _LongContext(NamedTuple):
     cities: tuple[str, ...]  # added to every estimate_distance result
     weather: dict[str, Any]  # 15 days of weather, returned with the outside temperature; never handed out
     parking_instruction: str  # put first in activateParkingBrake results
+
+
+@functools.cache
+def _constants_json(key: str) -> dict[str, str]:
+    """``{key: json.dumps(padding)}`` for a long-context result key whose value is constant, encoded once."""
+    padding = _long_context()
+    value = {
+        "metadata": padding.car_metadata,
+        "car_info": padding.car_metadata,
+        "parkingBrakeInstruction": padding.parking_instruction,
+        "intermediaryCities": list(padding.cities),
+    }[key]
+    return {key: json.dumps(value)}
 
 
 @functools.cache
@@ -415,7 +428,9 @@ class VehicleControlAPI(Domain):
         # copy.copy: the door dict is handed out as a copy, never the live one
         fields = {key: copy.copy(getattr(self, attribute)) for key, attribute in _STATUS_FIELDS[option]}
         # BFCL quirk: in long context the car's metadata text comes first.
-        return {"metadata": _long_context().car_metadata, **fields} if self.long_context else fields
+        if not self.long_context:
+            return fields
+        return encode_with({"metadata": _long_context().car_metadata, **fields}, _constants_json("metadata"))
 
     # --------------------------------------------------------------------------------------------------------
     # Brakes and cruise control
@@ -444,10 +459,11 @@ class VehicleControlAPI(Domain):
             "_slopeAngle": self._slopeAngle,
         }
         # BFCL quirk: in long context a long instruction text comes first.
-        return (
-            {"parkingBrakeInstruction": _long_context().parking_instruction, **result}
-            if self.long_context
-            else result
+        if not self.long_context:
+            return result
+        return encode_with(
+            {"parkingBrakeInstruction": _long_context().parking_instruction, **result},
+            _constants_json("parkingBrakeInstruction"),
         )
 
     @tool
@@ -584,10 +600,11 @@ class VehicleControlAPI(Domain):
                 f"known between some of: {', '.join(known)}."
             )
         # BFCL quirk: in long context a list of 826 intermediary cities comes after the distance.
-        return (
-            {"distance": km, "intermediaryCities": list(_long_context().cities)}
-            if self.long_context
-            else {"distance": km}
+        if not self.long_context:
+            return {"distance": km}
+        return encode_with(
+            {"distance": km, "intermediaryCities": list(_long_context().cities)},
+            _constants_json("intermediaryCities"),
         )
 
     @tool
@@ -626,8 +643,16 @@ class VehicleControlAPI(Domain):
         mean = sum(pressures.values()) / 4  # summed in BFCL's order, so the float rounding is the same
         low, high = HEALTHY_TIRE_PRESSURE
         # BFCL quirk: car_info is an empty dict, or in long context the car's metadata text.
-        car_info: dict[str, Any] | str = _long_context().car_metadata if self.long_context else {}
-        return {**pressures, "healthy_tire_pressure": low <= mean <= high, "car_info": car_info}
+        if not self.long_context:
+            return {**pressures, "healthy_tire_pressure": low <= mean <= high, "car_info": {}}
+        return encode_with(
+            {
+                **pressures,
+                "healthy_tire_pressure": low <= mean <= high,
+                "car_info": _long_context().car_metadata,
+            },
+            _constants_json("car_info"),
+        )
 
     @tool
     def find_nearest_tire_shop(self) -> dict[str, str]:
