@@ -199,10 +199,14 @@ def _too_many(count: int | str, limit: int) -> ActionParseError:
 
 
 def _detect(reply: str, limits: ActionLimits) -> tuple[tuple[ToolCall, ...], str]:
-    code = strip_fences(reply)
-    is_list = bool(_PY_LIST.match(code))
-    whole_python = (is_list and code.endswith("]")) or bool(_PY_CALL.match(code) and code.endswith(")"))
-    if "<tool_call>" in reply and not whole_python:  # a tag inside a Python call's string is not a block
+    code = strip_fences(reply) if reply.startswith("`") else reply  # strip_think has stripped whitespace
+    if code.startswith("["):
+        is_list = _PY_LIST.match(code) is not None
+        whole_python = is_list and code.endswith("]")
+    else:  # (a call list starts with "[", a single call with a letter)
+        is_list = False
+        whole_python = code.endswith(")") and _PY_CALL.match(code) is not None
+    if not whole_python and "<tool_call>" in reply:  # a tag inside a Python call's string is not a block
         return tuple(_hermes_calls(reply, limits)), "hermes"
     if is_list or whole_python:
         return tuple(_python_calls(code, limits.max_depth, limits.max_calls)), "python"

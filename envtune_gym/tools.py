@@ -382,6 +382,34 @@ def encode_with(value: dict[str, Any], constants: Mapping[str, str]) -> dict[str
 def _error_result(message: str) -> str:
     return _encode_dict({"error": message})
 
+class _Layout:
+    """The tools of a tuple of domain classes, shared by every registry over such domains (one per reset):
+    specs by name, the index of each tool's domain, and the validators, made on first use of each tool."""
+
+    def __init__(self, classes: tuple[type[Domain], ...]) -> None:
+        self.classes = classes
+        self.specs: dict[str, ToolSpec] = {}
+        self.owner_index: dict[str, int] = {}
+        for index, domain_cls in enumerate(classes):
+            for name, spec in _spec_map(domain_cls).items():  # a later domain's tool of the same name wins
+                self.specs[name] = spec
+                self.owner_index[name] = index
+        self._validators: dict[str, _Validators] = {}
+
+    def validators(self, name: str) -> _Validators:
+        found = self._validators.get(name)
+        if found is None:
+            found = self._validators[name] = _validators(self.classes[self.owner_index[name]], name)
+        return found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _layout, (self.classes,)  # copies and pickles share the process's layout (validators don't pickle)
+
+
+@functools.cache
+def _layout(classes: tuple[type[Domain], ...]) -> _Layout:
+    return _Layout(classes)
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # The registry
@@ -395,17 +423,10 @@ class ToolRegistry:
     """
 
     def __init__(self, domains: Iterable[Domain]) -> None:
-        self._specs: dict[str, ToolSpec] = {}
-        self._owners: dict[str, Domain] = {}
-        self._validator_cache: dict[str, _Validators] = {}  # filled on the first call of each tool
-        for domain in domains:  # every reset builds registries: keep this to a few dict updates
-            specs = _spec_map(type(domain))
-            self._specs.update(specs)
-            self._owners.update(dict.fromkeys(specs, domain))
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The validators are shared and rebuilt on demand (jsonschema's do not pickle): copies leave them out.
-        return {**vars(self), "_validator_cache": {}}
+        self._domains = tuple(domains)  # every reset builds registries: the rest is shared, per domain classes
+        self._layout = _layout(tuple(type(domain) for domain in self._domains))
+        self._specs = self._layout.specs  # read-only
+        self._owner_index = self._layout.owner_index
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -450,7 +471,7 @@ class ToolRegistry:
         receives ``2.0``.
         """
         spec = self.check_known(name)
-        return _validate(spec, _validators(type(self._owners[name]), name), arguments)
+        return _validate(spec, self._layout.validators(name), arguments)
 
     def execute(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Validate and run one call; every failure becomes an error outcome, never an exception."""
@@ -479,18 +500,15 @@ class ToolRegistry:
             arguments = _bind(spec, args, kwargs)
         except ToolCallError as exc:
             return dict(kwargs), CallOutcome(_error_result(exc.message), exc.category)
-        validators = self._validator_cache.get(name)
-        if validators is None:
-            validators = self._validator_cache[name] = _validators(type(self._owners[name]), name)
         try:
-            checked = _validate(spec, validators, arguments)
+            checked = _validate(spec, self._layout.validators(name), arguments)
         except ToolCallError as exc:
             return arguments, CallOutcome(_error_result(exc.message), exc.category)
         return arguments, self.run(name, checked)
 
     def run(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Run a call whose arguments :meth:`validate` already accepted (e.g. pre-validated ground truth)."""
-        method = getattr(self._owners[name], name)
+        method = getattr(self._domains[self._owner_index[name]], name)
         try:
             value = method(**arguments)
         except ToolError as exc:
@@ -536,9 +554,13 @@ def isolated(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
 
     Scalars need no copy (and ``**arguments`` builds a new dict at the call anyway); containers are deep-copied.
     """
-    if all(isinstance(value, IMMUTABLE_SCALARS) for value in arguments.values()):
-        return arguments
-    return fresh(dict(arguments))  # plain data from the parser: the domains' fast deep copy
+    for value in arguments.values():
+        if type(value) not in _IMMUTABLE_TYPES:
+            return fresh(dict(arguments))  # plain data from the parser: the domains' fast deep copy
+    return arguments
+
+
+_IMMUTABLE_TYPES = frozenset(IMMUTABLE_SCALARS)  # exact types: a subclass of str may hold mutable state
 
 
 def _describe_schema_error(spec: ToolSpec, error: jsonschema.ValidationError) -> str:
