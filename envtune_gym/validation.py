@@ -52,6 +52,9 @@ def compile_schema(schema: Mapping[str, Any]) -> Check:
     unsupported = set(schema) - _SUPPORTED
     if unsupported:
         raise ValueError(f"compile_schema does not support {sorted(unsupported)}")
+    object_keywords = "properties" in schema or "required" in schema or "additionalProperties" in schema
+    if schema.get("type") == "object" and object_keywords and "enum" not in schema and "items" not in schema:
+        return _object_check(schema, objects_only=True)  # every tool's parameters: one call, not three
     checks: list[Check] = []
     if "type" in schema:
         checks.append(_type_check(schema["type"]))
@@ -60,8 +63,8 @@ def compile_schema(schema: Mapping[str, Any]) -> Check:
     if "items" in schema:
         item_check = compile_schema(schema["items"])
         checks.append(lambda value: not isinstance(value, list) or all(item_check(item) for item in value))
-    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
-        checks.append(_object_check(schema))
+    if object_keywords:
+        checks.append(_object_check(schema, objects_only=False))
     if len(checks) == 1:
         return checks[0]
     if len(checks) == 2:  # the common case (a type and one more keyword): no generator on the hot path
@@ -92,18 +95,34 @@ def _json_equal(left: Any, right: Any) -> bool:
     return left == right
 
 
-def _object_check(schema: Mapping[str, Any]) -> Check:
+def _object_check(schema: Mapping[str, Any], *, objects_only: bool) -> Check:
+    """``properties``, ``required`` and ``additionalProperties``; with ``objects_only`` also ``"type": "object"``.
+
+    A property whose schema is only a plain type is checked inline with ``isinstance`` (most tool arguments).
+    """
     properties = {name: compile_schema(sub) for name, sub in schema.get("properties", {}).items()}
+    plain_types = {
+        name: _PLAIN_TYPES[sub["type"]]
+        for name, sub in schema.get("properties", {}).items()
+        if set(sub) <= {"type", "description", "default"}
+        and isinstance(sub.get("type"), str)
+        and sub["type"] in _PLAIN_TYPES
+    }
     required = tuple(schema.get("required", ()))
     closed = schema.get("additionalProperties", True) is False
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
-            return True  # "properties" and friends only constrain objects; "type" rejects others
+            return not objects_only  # "properties" and friends only constrain objects; "type" rejects others
         for name in required:
             if name not in value:
                 return False
         for name, item in value.items():
+            plain = plain_types.get(name)
+            if plain is not None:
+                if not isinstance(item, plain):
+                    return False
+                continue
             property_check = properties.get(name)
             if property_check is None:
                 if closed:
@@ -113,3 +132,13 @@ def _object_check(schema: Mapping[str, Any]) -> Check:
         return True
 
     return check
+
+
+#: JSON types whose check is one ``isinstance`` (booleans are their own type; integers and numbers are not).
+_PLAIN_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+    "null": type(None),
+}
