@@ -554,10 +554,16 @@ def isolated(arguments: Mapping[str, Any]) -> Mapping[str, Any]:
 
     Scalars need no copy (and ``**arguments`` builds a new dict at the call anyway); containers are deep-copied.
     """
-    for value in arguments.values():
-        if type(value) not in _IMMUTABLE_TYPES:
-            return fresh(dict(arguments))  # plain data from the parser: the domains' fast deep copy
-    return arguments
+    copied: dict[str, Any] | None = None
+    for key, value in arguments.items():
+        if type(value) in _IMMUTABLE_TYPES:
+            continue
+        if type(value) is list and all(type(item) in _IMMUTABLE_TYPES for item in value):
+            copied = dict(arguments) if copied is None else copied
+            copied[key] = value[:]  # a flat list of scalars (numbers=[3, 16]): a slice is a deep copy
+            continue
+        return fresh(dict(arguments))  # anything nested: the domains' fast deep copy of plain data
+    return arguments if copied is None else copied
 
 
 _IMMUTABLE_TYPES = frozenset(IMMUTABLE_SCALARS)  # exact types: a subclass of str may hold mutable state

@@ -102,11 +102,9 @@ def _object_check(schema: Mapping[str, Any], *, objects_only: bool) -> Check:
     """
     properties = {name: compile_schema(sub) for name, sub in schema.get("properties", {}).items()}
     plain_types = {
-        name: _PLAIN_TYPES[sub["type"]]
+        name: plain
         for name, sub in schema.get("properties", {}).items()
-        if set(sub) <= {"type", "description", "default"}
-        and isinstance(sub.get("type"), str)
-        and sub["type"] in _PLAIN_TYPES
+        if set(sub) <= {"type", "description", "default"} and (plain := _plain_type(sub.get("type")))
     }
     required = tuple(schema.get("required", ()))
     closed = schema.get("additionalProperties", True) is False
@@ -134,8 +132,16 @@ def _object_check(schema: Mapping[str, Any], *, objects_only: bool) -> Check:
     return check
 
 
+def _plain_type(kind: Any) -> type | tuple[type, ...] | None:
+    """The ``isinstance`` argument equivalent to ``"type": kind`` (one type or a list), if there is one."""
+    kinds = [kind] if isinstance(kind, str) else kind
+    if not isinstance(kinds, list) or not kinds or not all(item in _PLAIN_TYPES for item in kinds):
+        return None
+    return _PLAIN_TYPES[kinds[0]] if len(kinds) == 1 else tuple(_PLAIN_TYPES[item] for item in kinds)
+
+
 #: JSON types whose check is one ``isinstance`` (booleans are their own type; integers and numbers are not).
-_PLAIN_TYPES: dict[str, type | tuple[type, ...]] = {
+_PLAIN_TYPES: dict[str, type] = {
     "string": str,
     "boolean": bool,
     "array": list,
