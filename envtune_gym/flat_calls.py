@@ -53,20 +53,23 @@ def parse_flat_calls(code: str, stop_after: int | None = None) -> list[FlatCall]
         >>> parse_flat_calls("[ls(a=1+1)]") is None  # not flat: the ast parser decides
         True
     """
-    bracketed = code.startswith("[") and code.endswith("]")
-    text = code[1:-1] if bracketed else code
-    # Without brackets the calls form a bare tuple, which a line break would end: separators stay on one line.
-    between_calls = _SEPARATOR if bracketed else _INLINE_SEPARATOR
-    if not bracketed and text[:1].isspace():
+    if code.startswith("[") and code.endswith("]"):
+        text, between_calls = code[1:-1], _SEPARATOR
+    elif code[:1].isspace():
         return None  # leading whitespace outside brackets is an indentation question: leave it to ast
+    else:  # without brackets the calls form a bare tuple, which a line break would end
+        text, between_calls = code, _INLINE_SEPARATOR
+    end = len(text)
     calls: list[FlatCall] = []
-    pos = _SPACES.match(text).end()
-    while True:
+    pos = _SPACES.match(text).end() if text[:1].isspace() else 0
+    while True:  # one regex per call and per argument: the hot path of every step
         parsed = _call(text, pos)
         if parsed is None:
             return None
         call, pos = parsed
         calls.append(call)
+        if pos == end:  # the common ending: nothing after the last call
+            return calls
         if stop_after is not None and len(calls) > stop_after:
             return calls
         separator = between_calls.match(text, pos)
@@ -80,16 +83,18 @@ def parse_flat_calls(code: str, stop_after: int | None = None) -> list[FlatCall]
 
 def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
     start = _CALL_START.match(text, pos)
-    if start is None or keyword.iskeyword(start.group(1)):
+    if start is None:
         return None
-    name = start.group(1)
-    if start.group(2):
+    name, closed = start.groups()
+    if keyword.iskeyword(name):
+        return None
+    if closed:
         return (name, (), {}), start.end()
     pos = start.end()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     match_argument = _ARG.match
-    while True:  # one regex per argument: the hot path of every step
+    while True:
         arg = match_argument(text, pos)
         if arg is None:
             return None
@@ -97,7 +102,9 @@ def _call(text: str, pos: int) -> tuple[FlatCall, int] | None:
         if keyword_name is not None:
             if keyword_name in kwargs or keyword.iskeyword(keyword_name):
                 return None  # a duplicate is an error: let the ast path report it
-            kwargs[keyword_name] = _value(keyword_value)
+            # the most common value, a string without escapes, read in place
+            plain = keyword_value[0] in "'\"" and "\\" not in keyword_value
+            kwargs[keyword_name] = keyword_value[1:-1] if plain else _value(keyword_value)
         elif kwargs:
             return None  # positional after keyword: a syntax error the ast path reports
         else:
