@@ -57,6 +57,8 @@ class _Episode:
     transcript: list[tuple[str, str]] = field(default_factory=list)
     #: The schemas of ``available`` (looked up again when it changes): every step's info holds them.
     schemas: list[dict[str, Any]] | None = None
+    #: Per turn, the held-out tools revealed when it starts (the env's per-task cache; read-only).
+    reveals: tuple[list[str], ...] = ()
 
 
 class ToolUseEnv(gym.Env[str, str]):
@@ -151,41 +153,45 @@ class ToolUseEnv(gym.Env[str, str]):
             tools=tools,
             shadow=Shadow(task, self._ground_truth(task, tools), configs),
             available=self._start_tools(task, tools),
+            reveals=self._reveals(task),
         )
         self._episode = episode
         self._rendered_upto = 0
         observation = self._user_message(episode, 0, revealed=[])
         episode.transcript.append(("user", observation))
-        self._maybe_render()
+        if self.render_mode == "human":
+            self.render()
         return observation, self._info(episode, calls=[], new_tools=[])
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
         """Run the calls in ``action``, or end the user turn when it holds none (see the class docstring)."""
-        episode = self._require_episode()
+        episode = self._episode
+        if episode is None or episode.done:
+            episode = self._require_episode()  # raises, saying what to do
         if isinstance(action, str):
             parsed = parse_action(action, self.action_limits)
+            episode.transcript.append(("assistant", action))
         else:
             parsed = _rejected(f"an action is the model's text (str), got {type(action).__name__}")
-        episode.transcript.append(("assistant", action if isinstance(action, str) else repr(action)[:200]))
-        if parsed.is_reply:
+            episode.transcript.append(("assistant", repr(action)[:200]))
+        calls, error = parsed.calls, parsed.error
+        if not calls and error is None:  # a reply: the turn ends
             return self._end_turn(episode)
-        calls = self._run_calls(episode, parsed.calls)
+        records = self._run_calls(episode, calls)
         episode.steps_in_turn += 1
-        if parsed.error is not None:
-            observation = f"Error ({parsed.error.category}): {parsed.error.message}"
-            action_error: ActionErrorInfo | None = {
-                "category": parsed.error.category,
-                "message": parsed.error.message,
-            }
+        if error is not None:
+            observation = f"Error ({error.category}): {error.message}"
+            action_error: ActionErrorInfo | None = {"category": error.category, "message": error.message}
         else:
-            observation, action_error = self._render_results(calls), None
+            observation, action_error = self._render_results(records), None
         if len(observation) > self.max_observation_length:
             observation = self._fit(observation)
         episode.transcript.append(("tool", observation))
         if episode.steps_in_turn > self.max_steps_per_turn:
-            return self._truncate(episode, calls, action_error)
-        self._maybe_render()
-        return observation, 0.0, False, False, self._info(episode, calls=calls, action_error=action_error)
+            return self._truncate(episode, records, action_error)
+        if self.render_mode == "human":
+            self.render()
+        return observation, 0.0, False, False, self._info(episode, calls=records, action_error=action_error)
 
     def render(self) -> str | None:
         """The transcript so far as text (``ansi``), or print the entries not printed yet (``human``)."""
@@ -310,13 +316,14 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.made_call = False
         if episode.turn >= episode.task.num_turns:
             return self._finish(episode, turn_result, truncated=False)
-        revealed = self._reveals(episode.task)[episode.turn]
+        revealed = episode.reveals[episode.turn]
         if revealed:
             episode.available = episode.available | frozenset(revealed)
             episode.schemas = None
         observation = self._user_message(episode, episode.turn, revealed)
         episode.transcript.append(("user", observation))
-        self._maybe_render()
+        if self.render_mode == "human":
+            self.render()
         return (
             observation,
             0.0,
@@ -373,7 +380,7 @@ class ToolUseEnv(gym.Env[str, str]):
             message = f"{self._reveal_text(episode, revealed)}\n{REVEAL_MESSAGE}" + (
                 f"\n{message}" if message else ""
             )
-        return self._fit(message)
+        return message if len(message) <= self.max_observation_length else self._fit(message)
 
     def _reveal_text(self, episode: _Episode, revealed: list[str]) -> str:
         """The revealed tools' schemas as indented JSON (rendered once per set of names: schemas are fixed)."""
@@ -472,8 +479,10 @@ def _plan_ground_truth(task: Task, tools: ToolRegistry) -> GroundTruthPlan:
 
 
 def _copy_episode(episode: _Episode) -> _Episode:
-    """A deep copy, sharing the read-only schema list (the env's cache holds it too)."""
-    memo: dict[int, Any] = {} if episode.schemas is None else {id(episode.schemas): episode.schemas}
+    """A deep copy, sharing the read-only schema list and reveals (the env's caches hold them too)."""
+    memo: dict[int, Any] = {id(episode.reveals): episode.reveals}
+    if episode.schemas is not None:
+        memo[id(episode.schemas)] = episode.schemas
     return copy.deepcopy(episode, memo)
 
 
