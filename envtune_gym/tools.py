@@ -382,6 +382,7 @@ def encode_with(value: dict[str, Any], constants: Mapping[str, str]) -> dict[str
 def _error_result(message: str) -> str:
     return _encode_dict({"error": message})
 
+
 class _Layout:
     """The tools of a tuple of domain classes, shared by every registry over such domains (one per reset):
     specs by name, the index of each tool's domain, and the validators, made on first use of each tool."""
@@ -403,7 +404,9 @@ class _Layout:
         return found
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _layout, (self.classes,)  # copies and pickles share the process's layout (validators don't pickle)
+        return _layout, (
+            self.classes,
+        )  # copies and pickles share the process's layout (validators don't pickle)
 
 
 @functools.cache
@@ -423,7 +426,9 @@ class ToolRegistry:
     """
 
     def __init__(self, domains: Iterable[Domain]) -> None:
-        self._domains = tuple(domains)  # every reset builds registries: the rest is shared, per domain classes
+        self._domains = tuple(
+            domains
+        )  # every reset builds registries: the rest is shared, per domain classes
         self._layout = _layout(tuple(type(domain) for domain in self._domains))
         self._specs = self._layout.specs  # read-only
         self._owner_index = self._layout.owner_index

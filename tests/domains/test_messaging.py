@@ -105,7 +105,10 @@ def test_long_context_flag_is_ignored() -> None:
 def test_isolation_between_instances_config_and_defaults() -> None:
     defaults_before = copy.deepcopy(dict(DEFAULT_STATE))
     config = copy.deepcopy(CONFIG)
-    first, second = MessageAPI.from_scenario(config), MessageAPI.from_scenario(config)  # the same object twice
+    first, second = (
+        MessageAPI.from_scenario(config),
+        MessageAPI.from_scenario(config),
+    )  # the same object twice
     first.send_message("USR002", "new")
     with pytest.raises(ToolError):
         first.add_contact("Dee")  # USR005 is taken: the counter moves on
