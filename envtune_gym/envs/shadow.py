@@ -94,7 +94,7 @@ class Shadow:
                 return
         self.in_sync = False
 
-    def expected_results(self, turn: int, agent_results: Sequence[str]) -> tuple[list[str], bool]:
+    def expected_results(self, turn: int, agent_results: list[str]) -> tuple[list[str], bool]:
         """The turn's ground-truth results, and whether the agent's state is known to equal the shadow's.
 
         In sync at the turn's end, the agent made exactly the calls of turns ``0..turn``: its results for this turn
@@ -102,7 +102,7 @@ class Shadow:
         """
         start, end = self.plan.bounds[turn]
         if self.in_sync and self._matched == end:
-            return list(agent_results[start:end]), True
+            return agent_results[start:end], True  # (a slice is a new list)
         self.in_sync = False
         flat = self.plan.flat
         tools = self._ensure_built()
