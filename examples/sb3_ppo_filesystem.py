@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.logger import Logger
 
 import envtune_gym  # noqa: F401  (registers the ids)
 from envtune_gym.integrations.sb3 import EvalResult, evaluate_success, make_sb3_env, random_policy
@@ -93,6 +94,7 @@ def main() -> None:
         policy_kwargs={"net_arch": [64, 64]},
         device="cpu",
     )
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default leaves an empty /tmp/SB3-* dir
     started = time.perf_counter()
     model.learn(args.steps)
     print(f"trained {args.steps} steps in {time.perf_counter() - started:.0f} s")

@@ -324,6 +324,7 @@ def test_ppo_beats_the_random_policy(
     pytest.importorskip("stable_baselines3")
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
 
     def make() -> gym.Env:
         return make_sb3_env(
@@ -342,6 +343,7 @@ def test_ppo_beats_the_random_policy(
             "MlpPolicy", make(), seed=0, n_steps=256, batch_size=64, n_epochs=10, learning_rate=1e-3,
             ent_coef=0.01, policy_kwargs={"net_arch": [64, 64]}, device="cpu",
         )  # fmt: skip
+        model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default makes an empty /tmp/SB3-* dir
         started = time.perf_counter()
         model.learn(steps)
         elapsed = time.perf_counter() - started
