@@ -70,7 +70,7 @@ class Domain:
         """
         domain = cls.__new__(cls) if cls.init_loads_empty_scenario else cls()
         if not domain.stateless:
-            domain.load_scenario(fresh(config) if copy else config, long_context=long_context)
+            domain.load_scenario(fresh(dict(config)) if copy else config, long_context=long_context)
         return domain
 
     def load_scenario(self, config: Mapping[str, Any], long_context: bool = False) -> None:
