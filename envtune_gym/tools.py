@@ -404,9 +404,8 @@ class _Layout:
         return found
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _layout, (
-            self.classes,
-        )  # copies and pickles share the process's layout (validators don't pickle)
+        # Copies and pickles refer to the process's layout by its classes (jsonschema validators don't pickle).
+        return _layout, (self.classes,)
 
 
 @functools.cache
@@ -426,9 +425,8 @@ class ToolRegistry:
     """
 
     def __init__(self, domains: Iterable[Domain]) -> None:
-        self._domains = tuple(
-            domains
-        )  # every reset builds registries: the rest is shared, per domain classes
+        # Every reset builds a registry: all but the domains is shared by registries over the same classes.
+        self._domains = tuple(domains)
         self._layout = _layout(tuple(type(domain) for domain in self._domains))
         self._specs = self._layout.specs  # read-only
         self._owner_index = self._layout.owner_index

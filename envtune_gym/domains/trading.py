@@ -127,7 +127,9 @@ def _long_sector(sector: str) -> tuple[tuple[str, ...], str]:
     return symbols, json.dumps(list(symbols))
 
 
-@functools.lru_cache(maxsize=1024)  # symbols come from state, which a model can fill: bounded
+@functools.lru_cache(
+    maxsize=1024
+)  # symbols come from state (stocks, scenarios): bounded, and short ones only
 def _order_metadata(symbol: str) -> tuple[dict[str, str], str]:
     """Long context's eight texts about a stock, and their JSON (read-only: callers copy the dict)."""
     metadata = {key: text.format(symbol=symbol) for key, text in _long_context().order_metadata}
@@ -372,7 +374,7 @@ class TradingBot(Domain):
             )
         # BFCL quirk: long context adds eight texts about the stock, under "metadata".
         symbol = order["symbol"]
-        if type(symbol) is not str:  # whatever a scenario stored; BFCL formats it all the same
+        if type(symbol) is not str or len(symbol) > 32:  # whatever a scenario stored: formatted, not cached
             return {
                 **order,
                 "metadata": {k: text.format(symbol=symbol) for k, text in _long_context().order_metadata},

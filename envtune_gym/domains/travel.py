@@ -96,9 +96,8 @@ def _parse_date(text: str) -> datetime.datetime:
     plain = _PLAIN_DATE.fullmatch(text)
     if plain is None:  # other shapes strptime may still accept (one-digit months and days), or refuses
         return datetime.datetime.strptime(text, _DATE_FORMAT)
-    return datetime.datetime(
-        int(plain[1]), int(plain[2]), int(plain[3])
-    )  # ValueError for 2024-02-30, as strptime
+    # ValueError for an impossible date such as 2024-02-30, as strptime raises
+    return datetime.datetime(int(plain[1]), int(plain[2]), int(plain[3]))
 
 
 def _today() -> datetime.date:

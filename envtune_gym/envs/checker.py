@@ -59,9 +59,8 @@ def _state_size(domain: Domain) -> int:
     """``len(domain.state())``, without building the dict for domains that keep the default ``state``."""
     if type(domain).state is not Domain.state:
         return len(domain.state())
-    names = tuple(
-        vars(domain)
-    )  # a domain's attribute names rarely change: count the public ones once per set
+    # A domain's attribute names rarely change: count the public ones once per set of names.
+    names = tuple(vars(domain))
     size = _PUBLIC_COUNTS.get(names)
     if size is None:
         if len(_PUBLIC_COUNTS) >= 4096:  # bounded, whatever attributes domains add

@@ -343,7 +343,9 @@ def test_ppo_beats_the_random_policy(
             "MlpPolicy", make(), seed=0, n_steps=256, batch_size=64, n_epochs=10, learning_rate=1e-3,
             ent_coef=0.01, policy_kwargs={"net_arch": [64, 64]}, device="cpu",
         )  # fmt: skip
-        model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default makes an empty /tmp/SB3-* dir
+        model.set_logger(
+            Logger(folder=None, output_formats=[])
+        )  # SB3's default makes an empty /tmp/SB3-* dir
         started = time.perf_counter()
         model.learn(steps)
         elapsed = time.perf_counter() - started
