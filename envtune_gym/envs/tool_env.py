@@ -159,8 +159,7 @@ class ToolUseEnv(gym.Env[str, str]):
         self._rendered_upto = 0
         observation = self._user_message(episode, 0, revealed=[])
         episode.transcript.append(("user", observation))
-        if self.render_mode == "human":
-            self.render()
+        self._maybe_render()
         return observation, self._info(episode, calls=[], new_tools=[])
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
@@ -174,10 +173,10 @@ class ToolUseEnv(gym.Env[str, str]):
         else:
             parsed = _rejected(f"an action is the model's text (str), got {type(action).__name__}")
             episode.transcript.append(("assistant", repr(action)[:200]))
-        calls, error = parsed.calls, parsed.error
-        if not calls and error is None:  # a reply: the turn ends
+        if parsed.is_reply:
             return self._end_turn(episode)
-        records = self._run_calls(episode, calls)
+        error = parsed.error
+        records = self._run_calls(episode, parsed.calls)
         episode.steps_in_turn += 1
         if error is not None:
             observation = f"Error ({error.category}): {error.message}"
@@ -189,8 +188,7 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.transcript.append(("tool", observation))
         if episode.steps_in_turn > self.max_steps_per_turn:
             return self._truncate(episode, records, action_error)
-        if self.render_mode == "human":
-            self.render()
+        self._maybe_render()
         return observation, 0.0, False, False, self._info(episode, calls=records, action_error=action_error)
 
     def render(self) -> str | None:
@@ -322,8 +320,7 @@ class ToolUseEnv(gym.Env[str, str]):
             episode.schemas = None
         observation = self._user_message(episode, episode.turn, revealed)
         episode.transcript.append(("user", observation))
-        if self.render_mode == "human":
-            self.render()
+        self._maybe_render()
         return (
             observation,
             0.0,
