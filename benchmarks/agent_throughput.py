@@ -8,9 +8,15 @@ Three measurements, each against a reference in the same run:
    full fp32 logits, in tokens/s and peak memory;
 3. for the tiny preset, a real multi-turn rollout through ``EnvTune/FileSystem-v0`` (tokens/s including the env).
 
+With ``--multi-turn``, instead: the KV-reusing rollout engine against the per-round re-prefilling reference path
+on real FileSystem episodes of 3+ turns (the tiny model, warm-started on oracle demonstrations so that it calls
+tools), both in this process on the same episodes and draws. It ends with the line
+``multi-turn rollout: <W>x wall, <C>x fewer computed tokens (new vs per-round re-prefill)``.
+
 Examples:
     $ python benchmarks/agent_throughput.py                                   # tiny model, CPU
     $ python benchmarks/agent_throughput.py --model qwen3-4b-shape --lora     # 4B-shaped random bf16 model, GPU
+    $ python benchmarks/agent_throughput.py --multi-turn                      # engine vs re-prefill, tiny, CPU
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -100,7 +107,7 @@ def bench_rollout(model, vocab: int, args: argparse.Namespace, device: torch.dev
 
     def ours() -> None:
         sample(model, rows, max_new_tokens=args.new_tokens, stop_ids=[-1], pad_id=0, temperature=1.0,
-               generator=torch.Generator(device=device).manual_seed(1))  # fmt: skip
+               rngs=[np.random.default_rng([1, row]) for row in range(len(rows))])  # fmt: skip
 
     def reference() -> None:
         with torch.inference_mode():
@@ -212,8 +219,68 @@ def bench_env_rollout(args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def bench_multi_turn(args: argparse.Namespace) -> None:
+    """The engine and the re-prefill path on the same multi-turn episodes; prints the comparison line."""
+    import gymnasium as gym
+    import numpy as np
+
+    from envtune_gym.agents.engine import RolloutEngine, reprefill_rollouts
+    from envtune_gym.agents.grpo import rollout_plan
+    from envtune_gym.agents.policy import load_policy
+    from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner
+    from envtune_gym.agents.sft import oracle_demonstrations, supervised_steps
+
+    config = GRPOConfig.from_preset("tiny", progress=False, sft_steps=args.sft_steps, max_new_tokens=args.new_tokens,
+                                    max_steps_per_turn=args.max_steps_per_turn)  # fmt: skip
+    policy = load_policy(config)
+    chat = ChatFormat(policy.tokenizer)
+    if config.sft_steps:  # a policy that calls tools, so episodes carry real results over several turns
+        supervised_steps(policy, oracle_demonstrations(chat, config), config)
+    policy.model.eval()
+    env = gym.make(config.env_id)
+    tasks = [task.id for task in env.unwrapped.tasks if len(task.turns) >= 3][: args.groups]
+
+    def play(engine: bool) -> tuple[float, int, list[Any]]:
+        runners = []
+        for index in range(args.groups * args.group_size):
+            game = gym.make(config.env_id, max_steps_per_turn=config.max_steps_per_turn)
+            runner = EpisodeRunner(game, chat, config.max_episode_tokens)
+            runner.start(tasks[index // args.group_size], group=index // args.group_size)
+            runners.append(runner)
+        rngs = [np.random.default_rng([config.seed, index]) for index in range(len(runners))]
+        started = time.perf_counter()
+        if engine:
+            stats = RolloutEngine(policy.model, chat, rollout_plan(policy, config), max_new_tokens=config.max_new_tokens,
+                                  temperature=config.temperature, max_rows=len(runners)).run(runners, rngs)  # fmt: skip
+        else:
+            stats = reprefill_rollouts(policy.model, chat, runners, rngs, max_new_tokens=config.max_new_tokens,
+                                       temperature=config.temperature, batch_size=len(runners))  # fmt: skip
+        return time.perf_counter() - started, stats.computed_tokens, [runner.trajectory for runner in runners]
+
+    play(True)  # warm-up
+    old_seconds, old_tokens, old = play(False)
+    new_seconds, new_tokens, new = play(True)
+    same = sum(a.response_ids == b.response_ids for a, b in zip(old, new, strict=True))
+    turns = np.mean([item.turns_checked for item in new])
+    messages = np.mean([item.messages for item in new])
+    print(json.dumps({
+        "episodes": len(new), "tasks": tasks, "turns_checked_per_episode": round(float(turns), 2),
+        "messages_per_episode": round(float(messages), 2), "model_tokens": sum(item.model_tokens for item in new),
+        "identical_episodes": f"{same}/{len(new)}", "reprefill_seconds": round(old_seconds, 3),
+        "engine_seconds": round(new_seconds, 3), "reprefill_computed_tokens": old_tokens,
+        "engine_computed_tokens": new_tokens, "torch_threads": torch.get_num_threads(),
+    }, indent=1))  # fmt: skip
+    print(f"multi-turn rollout: {old_seconds / new_seconds:.2f}x wall, {old_tokens / new_tokens:.2f}x fewer computed "
+          "tokens (new vs per-round re-prefill)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--multi-turn", action="store_true", help="engine vs per-round re-prefill (tiny, real envs)")
+    parser.add_argument("--groups", type=int, default=4, help="--multi-turn: tasks (groups)")
+    parser.add_argument("--group-size", type=int, default=4, help="--multi-turn: episodes per task")
+    parser.add_argument("--sft-steps", type=int, default=35, help="--multi-turn: warm-start steps before rolling out")
+    parser.add_argument("--max-steps-per-turn", type=int, default=3, help="--multi-turn: env steps per user turn")
     parser.add_argument("--model", choices=["tiny", "qwen3-4b-shape"], default="tiny")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default=None)
@@ -227,6 +294,10 @@ def main() -> None:
     parser.add_argument("--micro-batch", type=int, default=None)
     parser.add_argument("--chunk", type=int, default=1024)
     args = parser.parse_args()
+    if args.multi_turn:
+        args.new_tokens = args.new_tokens or 48
+        bench_multi_turn(args)
+        return
     big = args.model != "tiny"
     defaults = dict(dtype="bfloat16" if big else "float32", episodes=32 if big else 16,
                     prompt_tokens=2048 if big else 256, new_tokens=256 if big else 64,

@@ -4,9 +4,10 @@ Every source of randomness in a training step is derived from ``(seed, step)`` (
 resumed run draws what the uninterrupted run would have drawn; with the weights and the optimizer moments
 restored bit for bit, it reproduces the same numbers on the same hardware.
 
-Layout of ``OUT/checkpoints/step_000010/``: ``policy/`` (``save_pretrained``: the full model, or the LoRA adapter
-plus ``base/`` for a locally built base), ``trainer.pt`` (optimizer and scheduler state), ``state.json``
-(step, curriculum, config). ``OUT/checkpoints/latest`` names the newest.
+Layout of ``OUT/checkpoints/step_000010/``: ``policy/`` (``save_pretrained``: the full model in fp32 master
+weights, or the LoRA adapter plus a ``BASE`` file naming a locally saved base, ``OUT/base/``), ``trainer.pt``
+(optimizer and scheduler state), ``state.json`` (step, curriculum, config). ``OUT/checkpoints/latest`` names the
+newest. ``OUT/reference/`` holds the KL reference of a full fine-tuning run, written once as GRPO starts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from envtune_gym.agents.policy import Policy
 
 LATEST = "latest"
+REFERENCE = "reference"
 
 
 def checkpoint_dir(out: str | Path, step: int) -> Path:
@@ -75,6 +77,34 @@ def load_trainer_state(
     saved = torch.load(directory / "trainer.pt", map_location="cpu", weights_only=True)
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
+
+
+def save_reference(out: str | Path, model: torch.nn.Module) -> Path:
+    """Write the frozen KL reference's weights to ``OUT/reference/`` (aside first, then moved into place)."""
+    from safetensors.torch import save_model
+
+    directory = Path(out) / REFERENCE
+    staging = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    save_model(model, str(staging / "model.safetensors"))
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)
+    return directory
+
+
+def load_reference(out: str | Path, model: torch.nn.Module) -> None:
+    """Load the weights :func:`save_reference` wrote into ``model`` (a module of the same shape and dtype)."""
+    from safetensors.torch import load_model
+
+    path = Path(out) / REFERENCE / "model.safetensors"
+    if not path.is_file():
+        raise ValueError(
+            f"resuming with kl_coef > 0 needs the KL reference saved when the run started, {str(path)!r}, and "
+            "it is missing (was the run started with kl_coef=0, with LoRA, or by an older version?); "
+            "resume with --kl-coef 0 or start the run again"
+        )
+    load_model(model, str(path), strict=True, device=str(next(model.parameters()).device))
 
 
 def _prune(root: Path, keep: int) -> None:

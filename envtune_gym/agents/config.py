@@ -85,8 +85,13 @@ class GRPOConfig:
     max_new_tokens: int = 512
     #: Prompt plus whole multi-turn response, in tokens; reaching it ends the episode.
     max_episode_tokens: int = 8192
-    #: Most episodes generated in one batch (the rest wait for the next batch of the same round).
+    #: Most episodes decoding together (the memory budget may admit fewer; the rest wait their turn).
     generation_batch_size: int = 64
+    #: Memory the rollout may plan for, in GiB (KV caches and activations; see agents/memory.py). ``None``: 85%
+    #: of the free GPU memory when the rollout starts, or half the available RAM on a CPU.
+    rollout_memory_gb: float | None = None
+    #: Most positions one prefill forward computes across its rows (bounds the prefill's activation peak).
+    prefill_tokens: int = 8192
 
     # --- algorithm -------------------------------------------------------------------------------------------
     learning_rate: float = 1e-6
@@ -142,6 +147,12 @@ class GRPOConfig:
                 "batch and chunk sizes must be >= 1",
             ),
             (self.ppo_epochs >= 1, "ppo_epochs must be >= 1"),
+            (self.generation_batch_size >= 1, "generation_batch_size must be >= 1"),
+            (self.prefill_tokens >= 1, "prefill_tokens must be >= 1"),
+            (
+                self.rollout_memory_gb is None or self.rollout_memory_gb > 0,
+                "rollout_memory_gb must be > 0 (or None for the device's free memory)",
+            ),
             (self.learning_rate > 0 and self.sft_learning_rate > 0, "learning rates must be > 0"),
             (self.sft_steps >= 0 and self.sft_batch_size >= 1, "sft_steps >= 0 and sft_batch_size >= 1"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
@@ -228,7 +239,15 @@ def parse_flag_value(name: str, text: str) -> Any:
         return float(text)
     if default is None and text.lower() in ("none", "null"):
         return None
+    if default is None and "float" in str(_FIELD_TYPES[name]):
+        try:
+            return float(text)
+        except ValueError as exc:
+            raise ValueError(f"--{name.replace('_', '-')} expects a number or none, got {text!r}") from exc
     return text
+
+
+_FIELD_TYPES = {item.name: item.type for item in fields(GRPOConfig)}
 
 
 def _stage_from_dict(data: dict[str, Any]) -> Stage:

@@ -40,14 +40,10 @@ from envtune_gym.agents.losses import (
     token_logprobs,
 )
 from envtune_gym.agents.metrics import MetricsLogger, ProgressBar, plot_curves, summarize
-from envtune_gym.agents.policy import Policy, load_policy
-from envtune_gym.agents.rollout import (
-    ChatFormat,
-    EpisodeRunner,
-    Trajectory,
-    model_generate_fn,
-    run_episodes,
-)
+from envtune_gym.agents.policy import Policy, load_policy, merge_lora
+from envtune_gym.agents.engine import RolloutEngine, RolloutStats
+from envtune_gym.agents.memory import MemoryPlan, ModelShape, available_bytes
+from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner, Trajectory
 from envtune_gym.wrappers.curriculum import CurriculumController, CurriculumGate
 
 
@@ -87,8 +83,11 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
         from envtune_gym.agents.sft import warm_start
 
         sft_rows = warm_start(policy, chat, runners[0].env, config, out)
+        if policy.lora:
+            # GRPO's reference (adapters off) must be the post-SFT model, as it is without LoRA.
+            policy = merge_lora(policy, config, out / "base" if out else None)
     optimizer, scheduler = _optimizer(policy, config)
-    reference = _reference_model(policy, config)
+    reference = _reference_model(policy, config, out, resume=resume)
     if resumed_from:
         ckpt.load_trainer_state(resumed_from, optimizer, scheduler)
         controller.load_state_dict(ckpt.read_state(resumed_from)["curriculum"])
@@ -123,19 +122,31 @@ def grpo_step(
     """One GRPO optimizer step; returns its metrics row."""
     stage = controller.stage
     started = time.perf_counter()
-    trajectories = collect_rollouts(step, policy, chat, runners, controller, config)
+    rollouts = collect_rollouts(step, policy, chat, runners, controller, config)
+    trajectories = rollouts.trajectories
     rollout_seconds = time.perf_counter() - started
     rewards = torch.tensor([trajectory.reward for trajectory in trajectories])
-    advantages = group_advantages(rewards, config.group_size, config.scale_rewards)
+    keep = _kept(trajectories, config).bool() if config.mask_truncated else None
+    advantages = group_advantages(rewards, config.group_size, config.scale_rewards, keep=keep)
     started = time.perf_counter()
     update = policy_update(policy, reference, optimizer, trajectories, advantages.advantages, config)
     scheduler.step()
     train_seconds = time.perf_counter() - started
     changed = _record_outcomes(controller, trajectories, config)
-    return _row(
+    row = _row(
         step, stage, controller, trajectories, advantages.zero_std_groups, update,
         rollout_seconds, train_seconds, scheduler.get_last_lr()[0], changed, config,
     )  # fmt: skip
+    return row | _rollout_metrics(rollouts.stats)
+
+
+def _rollout_metrics(stats: RolloutStats) -> dict[str, Any]:
+    return {
+        "rollout_computed_tokens": stats.computed_tokens,
+        "rollout_most_resident": stats.most_resident,
+        "rollout_evictions": stats.evictions,
+        "rollout_peak_estimate_gib": stats.peak_estimate_bytes / 2**30,
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -149,21 +160,47 @@ def collect_rollouts(
     runners: list[EpisodeRunner],
     controller: CurriculumController,
     config: GRPOConfig,
-) -> list[Trajectory]:
-    """``tasks_per_step`` groups of ``group_size`` episodes of the current stage, in group order."""
+) -> Rollouts:
+    """``tasks_per_step`` groups of ``group_size`` episodes of the current stage, in group order.
+
+    Generation goes through the :class:`~envtune_gym.agents.engine.RolloutEngine` (KV caches kept across each
+    episode's messages, within the memory budget). Episode ``i`` samples from its own generator seeded with
+    ``(seed, step, i)``, so a step's samples do not depend on how episodes were batched.
+    """
     rng = np.random.default_rng([config.seed, step])
     tasks = draw_tasks(runners[0].env, controller, config.tasks_per_step, rng)
     for index, runner in enumerate(runners):
         runner.env.set_stage(controller.stage)
         runner.start(tasks[index // config.group_size], group=index // config.group_size)
-    generator = torch.Generator(device=policy.device).manual_seed(config.seed * 1_000_003 + step)
-    generate = model_generate_fn(
-        policy.model, chat, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-        top_p=config.top_p, generator=generator,
+    engine = RolloutEngine(
+        policy.model, chat, rollout_plan(policy, config), max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature, top_p=config.top_p, max_rows=config.generation_batch_size,
     )  # fmt: skip
+    generators = [np.random.default_rng([config.seed, step, index]) for index in range(len(runners))]
     policy.model.eval()
-    run_episodes(runners, generate, config.generation_batch_size)
-    return [runner.trajectory for runner in runners]
+    with policy.autocast():
+        stats = engine.run(runners, generators)
+    return Rollouts([runner.trajectory for runner in runners], stats)
+
+
+@dataclass
+class Rollouts:
+    """A step's episodes, in group order, and what generating them computed."""
+
+    trajectories: list[Trajectory]
+    stats: RolloutStats
+
+
+def rollout_plan(policy: Policy, config: GRPOConfig) -> MemoryPlan:
+    """The memory model of ``policy`` with the configured budget (or the device's free memory)."""
+    budget = (
+        int(config.rollout_memory_gb * 2**30)
+        if config.rollout_memory_gb is not None
+        else available_bytes(policy.device)
+    )
+    shape = ModelShape.of(policy.model, policy.compute_dtype)
+    eager = getattr(policy.model.config, "_attn_implementation", None) == "eager"
+    return MemoryPlan(shape, budget, prefill_tokens=config.prefill_tokens, eager_attention=eager)
 
 
 def draw_tasks(
@@ -219,12 +256,17 @@ def policy_update(
     advantages: torch.Tensor,
     config: GRPOConfig,
 ) -> dict[str, float]:
-    """The clipped GRPO update over every model token of the step (token-mean), ``ppo_epochs`` times."""
-    weights = advantages.clone()
-    if config.mask_truncated:
-        weights[[index for index, item in enumerate(trajectories) if item.cut_by_length]] = 0.0
-    batches = [_collate(chunk, weights[index : index + len(chunk)], policy.device)
-               for index, chunk in _micro_batches(trajectories, config.micro_batch_size)]  # fmt: skip
+    """The clipped GRPO update over every model token of the step (token-mean), ``ppo_epochs`` times.
+
+    With ``mask_truncated``, episodes cut by a length limit are out of the loss entirely (DAPO's overlong
+    filtering): no policy-gradient, KL or entropy term, and none of their tokens in the token-mean denominator.
+    """
+    keep = _kept(trajectories, config)
+    batches = []
+    for index, chunk in _micro_batches(trajectories, config.micro_batch_size):
+        batch = _collate(chunk, advantages[index : index + len(chunk)], policy.device)
+        batch.loss_mask = batch.loss_mask * keep[index : index + len(chunk), None].to(policy.device)
+        batches.append(batch)
     total_tokens = max(1, sum(int(batch.loss_mask.sum()) for batch in batches))
     ref_logprobs = [_reference_logprobs(policy, reference, batch, config) for batch in batches]
     policy.model.train()
@@ -244,10 +286,18 @@ def policy_update(
     }
 
 
+def _kept(trajectories: Sequence[Trajectory], config: GRPOConfig) -> torch.Tensor:
+    """1.0 for each episode the loss uses, 0.0 for one that ``mask_truncated`` leaves out."""
+    return torch.tensor(
+        [0.0 if config.mask_truncated and item.cut_by_length else 1.0 for item in trajectories]
+    )
+
+
 def _micro_step(
     policy: Policy, batch: _Batch, ref: torch.Tensor | None, total_tokens: int, config: GRPOConfig
 ) -> dict[str, float]:
-    logp, entropy = sequence_logprobs(policy.model, batch, config, with_entropy=True)
+    with policy.autocast():  # the forward in the compute dtype; the backward below follows it
+        logp, entropy = sequence_logprobs(policy.model, batch, config, with_entropy=True)
     mask = batch.loss_mask
     terms = clipped_surrogate(
         logp, batch.old_logprobs, batch.advantages[:, None], config.clip_low, config.clip_high
@@ -297,7 +347,7 @@ def _reference_logprobs(
     if config.kl_coef == 0:
         return None
     policy.model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), policy.autocast():
         if reference is not None:
             return sequence_logprobs(reference, batch, config)[0]
         with policy.model.disable_adapter():  # LoRA: the base model is the reference, no second copy
@@ -350,15 +400,28 @@ def _optimizer(
     return optimizer, scheduler
 
 
-def _reference_model(policy: Policy, config: GRPOConfig) -> torch.nn.Module | None:
-    """A frozen copy for the KL term, only when KL is on and LoRA cannot provide it by switching adapters off."""
+def _reference_model(
+    policy: Policy, config: GRPOConfig, out: Path | None, *, resume: bool = False
+) -> torch.nn.Module | None:
+    """The frozen KL reference: the policy as GRPO starts (after any warm start), in the compute dtype.
+
+    None when KL is off, or with LoRA, where the same model with its adapters switched off is the reference.
+    With ``out`` it is saved once, to ``OUT/reference/``, and a resumed run loads it from there: a copy of the
+    resumed weights would be a different reference.
+    """
     if config.kl_coef == 0 or policy.lora:
         return None
     import copy
 
-    reference = copy.deepcopy(policy.model).eval()
+    reference = copy.deepcopy(policy.model).to(policy.compute_dtype).eval()
     for parameter in reference.parameters():
         parameter.requires_grad_(False)
+    if out is None:
+        return reference
+    if resume:
+        ckpt.load_reference(out, reference)
+    else:
+        ckpt.save_reference(out, reference)
     return reference
 
 

@@ -26,23 +26,49 @@ class Advantages:
 
 
 def group_advantages(
-    rewards: torch.Tensor, group_size: int, scale: str = "group", eps: float = 1e-6
+    rewards: torch.Tensor,
+    group_size: int,
+    scale: str = "group",
+    eps: float = 1e-6,
+    keep: torch.Tensor | None = None,
 ) -> Advantages:
     """Advantages of consecutive groups of ``group_size`` episodes: reward minus the group mean, over its std.
 
     The std is the unbiased one (as TRL and verl compute it); ``scale="none"`` skips the division (Dr. GRPO).
+    ``keep`` (one bool per episode) leaves episodes out, as DAPO's overlong filtering does: a group's mean and
+    std are over its kept episodes only, left-out episodes get advantage 0, and a group with fewer than two kept
+    episodes has no baseline, so its advantages are all 0 and it counts as a zero-std group.
     """
     if rewards.ndim != 1 or rewards.numel() % group_size:
         raise ValueError(f"{rewards.numel()} rewards do not split into groups of {group_size}")
+    if scale not in ("group", "none"):
+        raise ValueError(f"scale must be 'group' or 'none', got {scale!r}")
     grouped = rewards.float().view(-1, group_size)
-    centred = grouped - grouped.mean(dim=1, keepdim=True)
-    std = grouped.std(dim=1, keepdim=True)
-    zero = int((std.squeeze(1) < 1e-8).sum())
+    if keep is None:
+        kept = torch.ones_like(grouped, dtype=torch.bool)
+        mean, std = grouped.mean(dim=1, keepdim=True), grouped.std(dim=1, keepdim=True)
+    else:
+        if keep.shape != rewards.shape:
+            raise ValueError(f"keep has shape {tuple(keep.shape)}, rewards {tuple(rewards.shape)}")
+        kept = keep.bool().view(-1, group_size)
+        mean, std = _kept_statistics(grouped, kept)
+    usable = kept.sum(dim=1, keepdim=True) >= 2
+    centred = torch.where(kept & usable, grouped - mean, torch.zeros_like(grouped))
+    zero = int(((std < 1e-8) | ~usable).sum())
     if scale == "group":
         centred = centred / (std + eps)
-    elif scale != "none":
-        raise ValueError(f"scale must be 'group' or 'none', got {scale!r}")
     return Advantages(centred.flatten(), zero)
+
+
+def _kept_statistics(grouped: torch.Tensor, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-group mean and unbiased std over the kept entries (0 and 0 where fewer than two are kept)."""
+    mean = torch.zeros(grouped.shape[0], 1)
+    std = torch.zeros(grouped.shape[0], 1)
+    for row in range(grouped.shape[0]):
+        values = grouped[row][kept[row]]
+        if values.numel() >= 2:
+            mean[row, 0], std[row, 0] = values.mean(), values.std()
+    return mean, std
 
 
 def token_logprobs(

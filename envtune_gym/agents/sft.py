@@ -68,7 +68,8 @@ def supervised_steps(
             started = time.perf_counter()
             picks = rng.choice(len(demos), size=min(config.sft_batch_size, len(demos)), replace=False)
             batch = _collate([demos[int(index)] for index in picks], torch.zeros(len(picks)), policy.device)
-            logp, _ = sequence_logprobs(policy.model, batch, _untempered(config))
+            with policy.autocast():
+                logp, _ = sequence_logprobs(policy.model, batch, _untempered(config))
             tokens = batch.loss_mask.sum().clamp(min=1)
             loss = -(logp * batch.loss_mask).sum() / tokens
             optimizer.zero_grad(set_to_none=True)

@@ -301,12 +301,12 @@ class TransformersPolicy:
 
     def start(self, task_info: TaskInfo) -> None:
         """Render the first prompt: system prompt, tools and the first user message."""
-        import torch
+        import numpy as np
 
         self._context = self.chat.prompt_ids(task_info["observation"], task_info["info"]["tools"])
         self._last_stop, self._fresh = None, True
         seed = episode_seed(self.seed, task_info["task"].id, task_info["sample"])
-        self._generator = torch.Generator(device=self.model.device).manual_seed(seed)
+        self._generator = np.random.default_rng(seed)
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """Append the observation (after the first step) and generate the next message."""
@@ -326,7 +326,7 @@ class TransformersPolicy:
         else:
             out = sample(
                 self.model, [self._context], max_new_tokens=limit, stop_ids=self.chat.stop_ids,
-                pad_id=self.chat.pad_id, temperature=self.temperature, top_p=self.top_p, generator=self._generator,
+                pad_id=self.chat.pad_id, temperature=self.temperature, top_p=self.top_p, rngs=[self._generator],
             )[0]  # fmt: skip
         self._context += out.tokens
         # A cut message gets the template's whole end marker before the next observation.

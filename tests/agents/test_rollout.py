@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -12,6 +13,7 @@ import envtune_gym  # noqa: E402, F401
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
 from envtune_gym.agents.grpo import _collate, collect_rollouts, sequence_logprobs  # noqa: E402
 from envtune_gym.agents.oracle import oracle_actions  # noqa: E402
+from envtune_gym.agents.policy import Policy  # noqa: E402
 from envtune_gym.agents.rollout import (  # noqa: E402
     ChatFormat,
     EpisodeRunner,
@@ -135,11 +137,14 @@ def test_episode_budget_ends_the_episode(chat):
 def test_sampling_is_seeded_and_respects_stops_and_limits(policy, chat):
     model, _ = policy
     contexts = [[1, 10, 11, 12], [1, 13]]
-    first = sample(model, contexts, max_new_tokens=[5, 2], stop_ids=chat.stop_ids, pad_id=chat.pad_id,
-                   generator=torch.Generator().manual_seed(7))  # fmt: skip
-    again = sample(model, contexts, max_new_tokens=[5, 2], stop_ids=chat.stop_ids, pad_id=chat.pad_id,
-                   generator=torch.Generator().manual_seed(7))  # fmt: skip
+    def draw(rows):
+        return sample(model, rows, max_new_tokens=[5, 2][: len(rows)], stop_ids=chat.stop_ids, pad_id=chat.pad_id,
+                      rngs=[np.random.default_rng(7 + index) for index in range(len(rows))])  # fmt: skip
+
+    first, again = draw(contexts), draw(contexts)
     assert [row.tokens for row in first] == [row.tokens for row in again]
+    # Each row draws from its own generator: its tokens do not depend on the rows beside it.
+    assert draw(contexts[:1])[0].tokens == first[0].tokens
     assert len(first[0].tokens) <= 5 and len(first[1].tokens) <= 2
     for row in first:
         assert row.stopped == (row.tokens[-1] in chat.stop_ids)
@@ -175,14 +180,10 @@ def test_recomputed_logprobs_match_the_sampling_logprobs(temperature):
     model, tokenizer = build_tiny_policy(vocab_size=1024, seed=1)
     chat = ChatFormat(tokenizer)
 
-    class _Policy:
-        pass
-
-    policy = _Policy()
-    policy.model, policy.tokenizer, policy.device = model, tokenizer, torch.device("cpu")
+    policy = Policy(model, tokenizer, torch.device("cpu"))
     runners = [EpisodeRunner(CurriculumGate(gym.make(config.env_id), stages=config.stages, auto_record=False), chat)
                for _ in range(4)]  # fmt: skip
-    trajectories = collect_rollouts(0, policy, chat, runners, CurriculumController(config.stages), config)
+    trajectories = collect_rollouts(0, policy, chat, runners, CurriculumController(config.stages), config).trajectories
     assert sum(item.model_tokens for item in trajectories) > 0
     batch = _collate(trajectories, torch.zeros(4), torch.device("cpu"))
     with torch.no_grad():
