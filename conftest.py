@@ -11,7 +11,7 @@ collect_ignore_glob: list[str] = []
 if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
     collect_ignore_glob += [
         f"envtune_gym/agents/{name}.py"
-        for name in ("grpo", "losses", "policy", "rollout", "sampling", "sft", "checkpoint")
+        for name in ("grpo", "losses", "policy", "rollout", "sampling", "sft", "checkpoint", "engine", "memory")
     ]
 if importlib.util.find_spec("verl") is None or "envtune_gym/agents/rollout.py" in collect_ignore_glob:
     collect_ignore_glob.append("envtune_gym/integrations/verl/agent_loop.py")

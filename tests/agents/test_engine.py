@@ -182,3 +182,12 @@ def test_stats_add_up():
     stats = RolloutStats(prefill_tokens=10, decode_tokens=5)
     assert stats.computed_tokens == 15
     assert dataclasses.asdict(stats)["evictions"] == 0
+
+
+def test_docs_show_the_planner_table():
+    from pathlib import Path
+
+    from envtune_gym.agents.memory import qwen3_4b_table
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "agent.md"
+    assert qwen3_4b_table() in docs.read_text(encoding="utf-8"), "regenerate docs/agent.md's table"
