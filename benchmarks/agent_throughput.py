@@ -276,11 +276,19 @@ def bench_multi_turn(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--multi-turn", action="store_true", help="engine vs per-round re-prefill (tiny, real envs)")
-    parser.add_argument("--groups", type=int, default=8, help="--multi-turn: tasks (groups; 8 as in qwen3-4b)")
+    parser.add_argument(
+        "--multi-turn", action="store_true", help="engine vs per-round re-prefill (tiny, real envs)"
+    )
+    parser.add_argument(
+        "--groups", type=int, default=8, help="--multi-turn: tasks (groups; 8 as in qwen3-4b)"
+    )
     parser.add_argument("--group-size", type=int, default=8, help="--multi-turn: episodes per task")
-    parser.add_argument("--sft-steps", type=int, default=35, help="--multi-turn: warm-start steps before rolling out")
-    parser.add_argument("--max-steps-per-turn", type=int, default=3, help="--multi-turn: env steps per user turn")
+    parser.add_argument(
+        "--sft-steps", type=int, default=35, help="--multi-turn: warm-start steps before rolling out"
+    )
+    parser.add_argument(
+        "--max-steps-per-turn", type=int, default=3, help="--multi-turn: env steps per user turn"
+    )
     parser.add_argument("--model", choices=["tiny", "qwen3-4b-shape"], default="tiny")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default=None)

@@ -57,7 +57,9 @@ def build_model_directory(directory: Path, shape: dict[str, Any], vocab: int) ->
 
     # Unique lines only: BFCL's tool docs repeat in every conversation, and a BPE trained on the repeats would
     # learn whole docs as single tokens; on unique text it compresses about as an ordinary tokenizer does.
-    lines = dict.fromkeys(line for text in demonstration_corpus(("EnvTune/BFCL-v0",)) for line in text.split("\n"))
+    lines = dict.fromkeys(
+        line for text in demonstration_corpus(("EnvTune/BFCL-v0",)) for line in text.split("\n")
+    )
     tokenizer = build_tokenizer(["\n".join(lines)], vocab_size=vocab)
     config = Qwen3Config(**shape, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                          bos_token_id=tokenizer.bos_token_id)  # fmt: skip
@@ -97,7 +99,9 @@ def main() -> None:
     report(result.rows, config, built, time.perf_counter() - started)
 
 
-def report(rows: list[dict[str, Any]], config: GRPOConfig, build_seconds: float, total_seconds: float) -> None:
+def report(
+    rows: list[dict[str, Any]], config: GRPOConfig, build_seconds: float, total_seconds: float
+) -> None:
     """Print each step's figures as JSON, then one summary line."""
     cuda = torch.cuda.is_available()
     peak = torch.cuda.max_memory_allocated() if cuda else float("nan")

@@ -341,7 +341,9 @@ class RolloutEngine:
         stats.prefill_rows_shared += len(episodes) - len(rows)
         last: list[torch.Tensor | None] = [None] * len(rows)
         for bucket in _length_buckets([row.length - row.cached for row in rows]):
-            batch = _Round([rows[index] for index in bucket], 0, self.chat.pad_id, self.layers, self.model.device)
+            batch = _Round(
+                [rows[index] for index in bucket], 0, self.chat.pad_id, self.layers, self.model.device
+            )
             logits = self._prefill(batch)
             for position, index in enumerate(bucket):
                 rows[index].kv, rows[index].cached = batch.extract(position)
@@ -394,7 +396,9 @@ class RolloutEngine:
             draws = uniforms([episodes[index].rng for index in rows], device)
             tokens, logprobs = draw_tokens(logits, draws, self.temperature, self.top_p)
             keep = []
-            for row, (index, token, logprob) in enumerate(zip(rows, tokens.tolist(), logprobs.tolist())):
+            for row, (index, token, logprob) in enumerate(
+                zip(rows, tokens.tolist(), logprobs.tolist(), strict=True)
+            ):
                 result = samples[index]
                 result.tokens.append(token)
                 result.logprobs.append(logprob)

@@ -60,11 +60,16 @@ class ModelShape:
 
     @classmethod
     def of(cls, model: torch.nn.Module, compute_dtype: torch.dtype | None = None) -> ModelShape:
-        """The shape of a transformers model (its text config); the dtype defaults to its parameters'."""
+        """The shape of a transformers model (its text config).
+
+        Activations and caches are counted in the wider of ``compute_dtype`` and the embeddings' dtype: under
+        autocast, fp32 master weights keep the residual stream (and so the rotated keys) in fp32.
+        """
         config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
         heads = config.num_attention_heads
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
-        dtype = compute_dtype or next(model.parameters()).dtype
+        embedding = model.get_input_embeddings().weight.dtype
+        dtype = torch.promote_types(compute_dtype, embedding) if compute_dtype is not None else embedding
         return cls(
             layers=config.num_hidden_layers,
             heads=heads,

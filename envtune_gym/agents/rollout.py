@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
-import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-from envtune_gym.agents.sampling import sample
+from transformers import PreTrainedTokenizerBase
 
 
 @dataclass
@@ -258,6 +255,9 @@ GenerateFn = Callable[[list[list[int]], list[int]], list[tuple[list[int], list[f
 def run_episodes(runners: Sequence[EpisodeRunner], generate: GenerateFn, batch_size: int = 64) -> None:
     """Play every started runner to its end, generating for the active ones in batches each round.
 
+    For external generators (TRL's vLLM server, scripted policies); a local model goes through
+    :class:`~envtune_gym.agents.engine.RolloutEngine`, which keeps each episode's KV cache between rounds.
+
     ``generate(contexts, limits)`` returns ``(tokens, logprobs, stopped)`` per context, at most ``limits[i]``
     new tokens each.
     """
@@ -271,28 +271,6 @@ def run_episodes(runners: Sequence[EpisodeRunner], generate: GenerateFn, batch_s
             outputs = generate(contexts, [runner.room for runner in batch])
             for runner, (tokens, logprobs, stopped) in zip(batch, outputs, strict=True):
                 runner.feed(tokens, logprobs, stopped)
-
-
-def model_generate_fn(
-    model: PreTrainedModel,
-    chat: ChatFormat,
-    *,
-    max_new_tokens: int,
-    temperature: float,
-    top_p: float = 1.0,
-    generator: torch.Generator | None = None,
-) -> GenerateFn:
-    """A :data:`GenerateFn` sampling from ``model``, each message capped by ``max_new_tokens`` and the room left."""
-
-    def generate(contexts: list[list[int]], rooms: list[int]) -> list[tuple[list[int], list[float], bool]]:
-        limits = [max(1, min(max_new_tokens, room)) for room in rooms]
-        samples = sample(
-            model, contexts, max_new_tokens=limits, stop_ids=chat.stop_ids, pad_id=chat.pad_id,
-            temperature=temperature, top_p=top_p, generator=generator,
-        )  # fmt: skip
-        return [(item.tokens, item.logprobs, item.stopped) for item in samples]
-
-    return generate
 
 
 def demonstration(runner: EpisodeRunner, task_id: str, actions: Sequence[str]) -> Trajectory:

@@ -163,7 +163,9 @@ def test_decode_steps_see_their_context(model_and_chat):
 def test_peft_models_take_the_cache_keyword_of_their_base(model_and_chat):
     peft = pytest.importorskip("peft")
     model, tokenizer = build_tiny_policy(vocab_size=600, seed=2)
-    wrapped = peft.get_peft_model(model, peft.LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    wrapped = peft.get_peft_model(
+        model, peft.LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM")
+    )
     assert cache_argument(wrapped) == cache_argument(model) == "cache"
 
 

@@ -137,6 +137,7 @@ def test_episode_budget_ends_the_episode(chat):
 def test_sampling_is_seeded_and_respects_stops_and_limits(policy, chat):
     model, _ = policy
     contexts = [[1, 10, 11, 12], [1, 13]]
+
     def draw(rows):
         return sample(model, rows, max_new_tokens=[5, 2][: len(rows)], stop_ids=chat.stop_ids, pad_id=chat.pad_id,
                       rngs=[np.random.default_rng(7 + index) for index in range(len(rows))])  # fmt: skip
@@ -183,7 +184,9 @@ def test_recomputed_logprobs_match_the_sampling_logprobs(temperature):
     policy = Policy(model, tokenizer, torch.device("cpu"))
     runners = [EpisodeRunner(CurriculumGate(gym.make(config.env_id), stages=config.stages, auto_record=False), chat)
                for _ in range(4)]  # fmt: skip
-    trajectories = collect_rollouts(0, policy, chat, runners, CurriculumController(config.stages), config).trajectories
+    trajectories = collect_rollouts(
+        0, policy, chat, runners, CurriculumController(config.stages), config
+    ).trajectories
     assert sum(item.model_tokens for item in trajectories) > 0
     batch = _collate(trajectories, torch.zeros(4), torch.device("cpu"))
     with torch.no_grad():
