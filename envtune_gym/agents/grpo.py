@@ -32,6 +32,7 @@ import torch
 import envtune_gym  # noqa: F401  (registers the EnvTune ids)
 from envtune_gym.agents import checkpoint as ckpt
 from envtune_gym.agents.config import GRPOConfig
+from envtune_gym.agents.engine import RolloutEngine, RolloutStats
 from envtune_gym.agents.losses import (
     clipped_surrogate,
     group_advantages,
@@ -39,10 +40,9 @@ from envtune_gym.agents.losses import (
     masked_sum,
     token_logprobs,
 )
+from envtune_gym.agents.memory import MemoryPlan, ModelShape, available_bytes
 from envtune_gym.agents.metrics import MetricsLogger, ProgressBar, plot_curves, summarize
 from envtune_gym.agents.policy import Policy, load_policy, merge_lora
-from envtune_gym.agents.engine import RolloutEngine, RolloutStats
-from envtune_gym.agents.memory import MemoryPlan, ModelShape, available_bytes
 from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner, Trajectory
 from envtune_gym.wrappers.curriculum import CurriculumController, CurriculumGate
 
@@ -192,15 +192,25 @@ class Rollouts:
 
 
 def rollout_plan(policy: Policy, config: GRPOConfig) -> MemoryPlan:
-    """The memory model of ``policy`` with the configured budget (or the device's free memory)."""
-    budget = (
-        int(config.rollout_memory_gb * 2**30)
-        if config.rollout_memory_gb is not None
-        else available_bytes(policy.device)
-    )
+    """The memory model of ``policy`` with the configured budget (or the device's free memory).
+
+    The default budget leaves room for autocast's copies of fp32 weights in the compute dtype, which it keeps for
+    the whole rollout (full fine-tuning; a LoRA base is already in the compute dtype).
+    """
+    if config.rollout_memory_gb is not None:
+        budget = int(config.rollout_memory_gb * 2**30)
+    else:
+        budget = available_bytes(policy.device) - _autocast_copies_bytes(policy)
     shape = ModelShape.of(policy.model, policy.compute_dtype)
     eager = getattr(policy.model.config, "_attn_implementation", None) == "eager"
-    return MemoryPlan(shape, budget, prefill_tokens=config.prefill_tokens, eager_attention=eager)
+    return MemoryPlan(shape, max(0, budget), prefill_tokens=config.prefill_tokens, eager_attention=eager)
+
+
+def _autocast_copies_bytes(policy: Policy) -> int:
+    if policy.compute_dtype == torch.float32:
+        return 0
+    size = torch.empty((), dtype=policy.compute_dtype).element_size()
+    return sum(p.numel() * size for p in policy.trainable_parameters() if p.dtype != policy.compute_dtype)
 
 
 def draw_tasks(

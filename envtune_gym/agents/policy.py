@@ -91,7 +91,9 @@ def load_policy(
     base = None
     if checkpoint is not None:
         # A full checkpoint holds fp32 master weights: loading them in bf16 would round the training away.
-        model, tokenizer = _load_saved(config, Path(checkpoint), dtype, torch.float32 if for_training else dtype)
+        model, tokenizer = _load_saved(
+            config, Path(checkpoint), dtype, torch.float32 if for_training else dtype
+        )
         pointer = Path(checkpoint) / "BASE"
         base = Path(pointer.read_text(encoding="utf-8").strip()) if pointer.is_file() else None
     elif config.model == "tiny":
@@ -124,14 +126,18 @@ def merge_lora(policy: Policy, config: GRPOConfig, base_directory: str | Path | 
         raise ValueError("merge_lora needs a LoRA policy (config.lora=True)")
     # The merged weights are the base's compute dtype, as a loaded base is.
     merged = policy.model.merge_and_unload()
-    base = policy.base_directory
-    if base_directory is not None:
-        base = save_base(merged, policy.tokenizer, base_directory)
+    # Unsaved, the merged base is nowhere on disk: no checkpoint may point at the base it came from.
+    base = save_base(merged, policy.tokenizer, base_directory) if base_directory is not None else None
     model = _add_lora(merged, config)
     _master_weights_fp32(model)
     model.to(policy.device)
     return Policy(
-        model, policy.tokenizer, policy.device, lora=True, base_directory=base, compute_dtype=policy.compute_dtype
+        model,
+        policy.tokenizer,
+        policy.device,
+        lora=True,
+        base_directory=base,
+        compute_dtype=policy.compute_dtype,
     )
 
 

@@ -356,8 +356,8 @@ def _load_model(model: str, device: str, dtype: str) -> tuple[Any, Any]:
             # An adapter saved elsewhere names its base model in its own config.
             base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
             config = GRPOConfig(model=base or model, device=device, dtype=dtype)  # type: ignore[arg-type]
-        policy = load_policy(config, checkpoint=path)
+        policy = load_policy(config, checkpoint=path, for_training=False)
     else:
-        policy = load_policy(config)
+        policy = load_policy(config, for_training=False)
     policy.model.eval()
     return policy.model, policy.tokenizer

@@ -159,7 +159,9 @@ def _demonstrations_with_own_logprobs(policy, config):
     for item in trajectories:
         with torch.no_grad():
             logp, _ = sequence_logprobs(policy.model, _collate([item], torch.zeros(1), policy.device), config)
-        item.logprobs = [float(value) * bit for value, bit in zip(logp[0].tolist(), item.response_mask)]
+        item.logprobs = [
+            float(value) * bit for value, bit in zip(logp[0].tolist(), item.response_mask, strict=True)
+        ]
     return trajectories
 
 
@@ -168,7 +170,9 @@ def _update(policy, reference, trajectories, advantages, config):
     from envtune_gym.agents.grpo import _optimizer
 
     policy = copy.deepcopy(policy)
-    metrics = policy_update(policy, reference, _optimizer(policy, config)[0], trajectories, advantages, config)
+    metrics = policy_update(
+        policy, reference, _optimizer(policy, config)[0], trajectories, advantages, config
+    )
     return metrics, [parameter.grad.clone() for parameter in policy.trainable_parameters()]
 
 

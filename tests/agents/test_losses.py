@@ -43,6 +43,35 @@ def test_advantages_reject_bad_shapes_and_modes():
         group_advantages(torch.zeros(4), group_size=2, scale="batch")
 
 
+def test_left_out_episodes_are_out_of_the_group_statistics():
+    rewards = torch.tensor([1.0, 0.0, 1.0, 9.0, 0.2, 0.4, 0.6, 0.8])
+    keep = torch.tensor([True, True, True, False, True, True, True, True])
+    result = group_advantages(rewards, group_size=4, keep=keep)
+    # The first group's baseline is over its three kept episodes alone; the left-out one gets 0.
+    alone = group_advantages(torch.tensor([1.0, 0.0, 1.0]), group_size=3)
+    assert torch.allclose(result.advantages[:3], alone.advantages)
+    assert result.advantages[3] == 0
+    assert torch.allclose(result.advantages[4:], group_advantages(rewards[4:], group_size=4).advantages)
+    assert result.zero_std_groups == 0
+    everything = torch.ones(8, dtype=torch.bool)
+    assert torch.allclose(group_advantages(rewards, 4, keep=everything).advantages,
+                          group_advantages(rewards, 4).advantages)  # fmt: skip
+
+
+def test_a_group_with_fewer_than_two_kept_episodes_has_no_signal():
+    rewards = torch.tensor([1.0, 0.0, 0.5, 0.0, 1.0, 0.0])
+    keep = torch.tensor([True, False, False, False, True, True])
+    for scale in ("group", "none"):
+        result = group_advantages(rewards, group_size=3, scale=scale, keep=keep)
+        assert result.advantages[:3].tolist() == [0.0, 0.0, 0.0]
+        assert result.advantages[4] > 0 > result.advantages[5] and result.advantages[3] == 0
+        assert result.zero_std_groups == 1
+    nothing = group_advantages(rewards, group_size=3, keep=torch.zeros(6, dtype=torch.bool))
+    assert nothing.advantages.abs().max() == 0 and nothing.zero_std_groups == 2
+    with pytest.raises(ValueError, match="keep has shape"):
+        group_advantages(rewards, group_size=3, keep=torch.ones(5, dtype=torch.bool))
+
+
 def _surrogate_grad(log_ratio: float, advantage: float) -> tuple[float, float]:
     logp = torch.tensor([log_ratio], requires_grad=True)
     terms = clipped_surrogate(logp, torch.zeros(1), torch.tensor([advantage]), 0.2, 0.28)
