@@ -39,16 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
 from envtune_gym.agents.grpo import _collate, _micro_step, policy_update  # noqa: E402
 from envtune_gym.agents.losses import clipped_surrogate, masked_sum  # noqa: E402
+from envtune_gym.agents.memory import QWEN3_4B_CONFIG  # noqa: E402
 from envtune_gym.agents.policy import Policy, enable_activation_checkpointing, resolve_device  # noqa: E402
 from envtune_gym.agents.rollout import Trajectory  # noqa: E402
 from envtune_gym.agents.sampling import sample  # noqa: E402
-
-#: Qwen3-4B's architecture (config.json of Qwen/Qwen3-4B-Instruct-2507), for random-weight benchmarks.
-QWEN3_4B_SHAPE = dict(
-    vocab_size=151_936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
-    num_key_value_heads=8, head_dim=128, max_position_embeddings=32_768, tie_word_embeddings=True,
-    rope_theta=5_000_000.0, rms_norm_eps=1e-6,
-)  # fmt: skip
 
 
 def build_model(args: argparse.Namespace, device: torch.device) -> tuple[torch.nn.Module, int]:
@@ -62,7 +56,7 @@ def build_model(args: argparse.Namespace, device: torch.device) -> tuple[torch.n
         model = model.to(dtype)
         vocab = len(tokenizer)
     else:
-        config = Qwen3Config(**QWEN3_4B_SHAPE, attn_implementation="sdpa")
+        config = Qwen3Config(**QWEN3_4B_CONFIG, attn_implementation="sdpa")
         with torch.device(device):
             model = Qwen3ForCausalLM(config).to(dtype)
         vocab = config.vocab_size

@@ -32,16 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
 from envtune_gym.agents.grpo import train  # noqa: E402
-from envtune_gym.agents.memory import format_bytes  # noqa: E402
+from envtune_gym.agents.memory import QWEN3_4B_CONFIG, format_bytes  # noqa: E402
 
-#: Qwen3-4B's architecture (config.json of Qwen/Qwen3-4B-Instruct-2507).
-QWEN3_4B_SHAPE = dict(
-    vocab_size=151_936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
-    num_key_value_heads=8, head_dim=128, max_position_embeddings=32_768, tie_word_embeddings=True,
-    rope_theta=5_000_000.0, rms_norm_eps=1e-6,
-)  # fmt: skip
 #: The CPU rehearsal: the same code path on a shape a 2-core machine runs in a minute.
-SMALL_SHAPE = dict(QWEN3_4B_SHAPE, hidden_size=128, intermediate_size=384, num_hidden_layers=2,
+SMALL_SHAPE = dict(QWEN3_4B_CONFIG, hidden_size=128, intermediate_size=384, num_hidden_layers=2,
                    num_attention_heads=4, num_key_value_heads=2, head_dim=32)  # fmt: skip
 SMALL_OVERRIDES: dict[str, Any] = dict(
     tasks_per_step=1, group_size=2, max_new_tokens=16, max_episode_tokens=16384, micro_batch_size=2,
@@ -85,7 +79,7 @@ def main() -> None:
         raise SystemExit("gpu_check: no CUDA device here; run with --small for the CPU rehearsal")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="envtune-gpu-check-") as scratch:
-        model_dir = build_model_directory(Path(scratch) / "model", SMALL_SHAPE if args.small else QWEN3_4B_SHAPE,
+        model_dir = build_model_directory(Path(scratch) / "model", SMALL_SHAPE if args.small else QWEN3_4B_CONFIG,
                                           args.vocab)  # fmt: skip
         built = time.perf_counter() - started
         overrides = dict(SMALL_OVERRIDES if args.small else {})

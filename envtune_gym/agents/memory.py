@@ -38,6 +38,14 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+#: Qwen3-4B's architecture (config.json of Qwen/Qwen3-4B-Instruct-2507): the memory table's model and the shape
+#: of the random-weight benchmarks.
+QWEN3_4B_CONFIG: dict[str, Any] = dict(
+    vocab_size=151_936, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36, num_attention_heads=32,
+    num_key_value_heads=8, head_dim=128, max_position_embeddings=32_768, tie_word_embeddings=True,
+    rope_theta=5_000_000.0, rms_norm_eps=1e-6,
+)  # fmt: skip
+
 #: Share of the free accelerator memory a rollout may plan for (the allocator fragments; kernels need workspace).
 GPU_BUDGET_SHARE = 0.85
 #: Share of the available RAM on a CPU.
@@ -179,8 +187,12 @@ def _available_ram() -> int:
 
 def qwen3_4b_table(budget_gib: float = 60.0, episodes: int = 64, new_tokens: int = 1024) -> str:
     """The Markdown table of docs/agent.md: Qwen3-4B in bf16, the preset's batch, at 4k, 8k and 16k contexts."""
-    shape = ModelShape(layers=36, heads=32, kv_heads=8, head_dim=128, hidden=2560, intermediate=9728,
-                       vocab=151936, dtype_bytes=2)  # fmt: skip
+    config = QWEN3_4B_CONFIG
+    shape = ModelShape(
+        layers=config["num_hidden_layers"], heads=config["num_attention_heads"],
+        kv_heads=config["num_key_value_heads"], head_dim=config["head_dim"], hidden=config["hidden_size"],
+        intermediate=config["intermediate_size"], vocab=config["vocab_size"], dtype_bytes=2,
+    )  # fmt: skip
     plan = MemoryPlan(shape, budget_bytes=int(budget_gib * 2**30))
     lines = [
         f"| context | KV of {episodes} episodes, all resident | resident within {budget_gib:g} GiB | their peak |",
