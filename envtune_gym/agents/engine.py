@@ -305,19 +305,22 @@ class RolloutEngine:
         return self.plan.round_bytes(len(episodes), distinct, max(cached), max(pending), new)
 
     def _admit(self, waiting: deque[_Episode], resident: list[_Episode], stats: RolloutStats) -> None:
+        """Move waiting episodes into the batch while the round fits; fail when one episode alone cannot."""
         while waiting and len(resident) < self.max_rows:
             if self.round_bytes([*resident, waiting[0]]) > self.plan.budget_bytes:
                 break
             resident.append(waiting.popleft())
         if not resident:
-            need = self.round_bytes([waiting[0]])
+            resident.append(waiting.popleft())
+        need = self.round_bytes(resident)
+        if need > self.plan.budget_bytes:  # a lone episode: admission and eviction keep any pair within budget
             raise ValueError(
                 f"one episode alone needs about {format_bytes(need)} for its next message (context "
-                f"{waiting[0].length} tokens), over the rollout budget of {format_bytes(self.plan.budget_bytes)}:"
+                f"{resident[0].length} tokens), over the rollout budget of {format_bytes(self.plan.budget_bytes)}:"
                 " raise rollout_memory_gb, or lower max_episode_tokens, max_new_tokens or prefill_tokens"
             )
         stats.most_resident = max(stats.most_resident, len(resident))
-        stats.peak_estimate_bytes = max(stats.peak_estimate_bytes, self.round_bytes(resident))
+        stats.peak_estimate_bytes = max(stats.peak_estimate_bytes, need)
 
     def _evict(self, resident: list[_Episode], waiting: deque[_Episode], stats: RolloutStats) -> None:
         """Contexts grew: drop the newest caches until the next round fits (a lone episode stays to fail clearly)."""

@@ -135,6 +135,17 @@ def test_one_episode_over_the_budget_is_a_clear_error(model_and_chat):
         _engine(model, chat, _plan(model, budget=2**20)).run(runners, _rngs(2))
 
 
+def test_an_episode_that_outgrows_the_budget_alone_is_a_clear_error(model_and_chat):
+    model, chat = model_and_chat
+    shape = ModelShape.of(model)
+    runners = _runners(chat, count=1)
+    first_round = len(runners[0].trajectory.input_ids) + NEW_TOKENS
+    plan = _KVOnlyPlan(shape, (first_round + 5) * shape.kv_bytes_per_token)  # room for its first message only
+    with pytest.raises(ValueError, match=r"one episode alone needs about .* over the rollout budget"):
+        _engine(model, chat, plan).run(runners, _rngs(1))
+    assert runners[0].trajectory.messages >= 1  # it did play while it fitted
+
+
 def test_the_plan_bounds_the_measured_peak(model_and_chat):
     model, chat = model_and_chat
     runners = _runners(chat)
