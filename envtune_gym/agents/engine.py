@@ -313,7 +313,9 @@ class RolloutEngine:
         if not resident:
             resident.append(waiting.popleft())
         need = self.round_bytes(resident)
-        if need > self.plan.budget_bytes:  # a lone episode: admission and eviction keep any pair within budget
+        if (
+            need > self.plan.budget_bytes
+        ):  # a lone episode: admission and eviction keep any pair within budget
             raise ValueError(
                 f"one episode alone needs about {format_bytes(need)} for its next message (context "
                 f"{resident[0].length} tokens), over the rollout budget of {format_bytes(self.plan.budget_bytes)}:"

@@ -17,7 +17,13 @@ def test_tiny_preset_improves_reward_on_cpu():
     # gain stand well clear of the episode noise: +0.18 on one torch thread, +0.19 on two (seed 0). At the
     # paper's KL 0.1 and lr 3e-4 the gain was +0.11 on one thread and +0.085 on two: too close to call.
     config = GRPOConfig.from_preset(
-        "tiny", progress=False, tensorboard=False, seed=0, kl_coef=0.05, entropy_coef=0.001, learning_rate=5e-4
+        "tiny",
+        progress=False,
+        tensorboard=False,
+        seed=0,
+        kl_coef=0.05,
+        entropy_coef=0.001,
+        learning_rate=5e-4,
     )
     result = train(config)
     reward = summarize(result.rows, "reward_mean")
