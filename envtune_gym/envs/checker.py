@@ -7,8 +7,10 @@ contained, as a multiset, in all the results the agent produced so far (this tur
 
 from __future__ import annotations
 
+import hashlib
+import reprlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from envtune_gym.domains.base import Domain
@@ -18,20 +20,93 @@ _MAX_DIFF_ENTRIES = 20
 _MAX_TEXT = 200
 
 
-def missing_results(expected: Sequence[str], produced: Sequence[str]) -> list[str]:
+class KeptResults:
+    """An episode's call results for the results check: text up to ``budget`` characters, then digests.
+
+    A result only counts when it equals an expected string, so a digest (a fixed 20 bytes) serves the check as
+    well as the text; keeping text up to a budget keeps the common case free of hashing, and memory bounded
+    whatever the agent makes the tools return.
+
+    Example:
+        >>> kept = KeptResults(budget=5)
+        >>> kept.append("abc"); kept.append("defgh")
+        >>> kept[0], type(kept[1]).__name__, missing_results(["defgh", "abc", "x"], kept)
+        ('abc', 'bytes', ['x'])
+    """
+
+    __slots__ = ("items", "chars", "budget")
+
+    def __init__(self, budget: int) -> None:
+        self.items: list[str | bytes] = []
+        self.chars = 0
+        self.budget = budget
+
+    def append(self, result: str) -> None:
+        if self.chars + len(result) <= self.budget:
+            self.items.append(result)
+            self.chars += len(result)
+        else:
+            self.items.append(digest(result))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[str | bytes]:
+        return iter(self.items)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
+    def __getstate__(self) -> tuple[list[str | bytes], int, int]:
+        return self.items, self.chars, self.budget
+
+    def __setstate__(self, state: tuple[list[str | bytes], int, int]) -> None:
+        self.items, self.chars, self.budget = state
+
+
+def digest(text: str) -> bytes:
+    """A fixed-size stand-in for ``text`` that equal texts share (never equal to a ``str``)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+
+def cut_text(text: str, limit: int, what: str) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with a note of how much was cut and why.
+
+    Example:
+        >>> cut = cut_text("x" * 100, 60, "result")
+        >>> len(cut), cut.splitlines()[-1]
+        (60, '[... 86 more characters cut: result limit 60]')
+    """
+    if len(text) <= limit:
+        return text
+    note = f"\n[... {len(text) - limit} more characters cut: {what} limit {limit}]"
+    keep = max(0, limit - len(note))
+    note = f"\n[... {len(text) - keep} more characters cut: {what} limit {limit}]"
+    return text[:keep] + note[:limit]
+
+
+def missing_results(expected: Sequence[str], produced: Iterable[str | bytes]) -> list[str]:
     """Expected strings not covered by ``produced``, counting multiplicity (each produced string covers one).
+
+    ``produced`` may hold :func:`digest` values in place of texts (see :class:`KeptResults`).
 
     Example:
         >>> missing_results(["None", "None", '{"a": 1}'], ["None", '{"a": 1}', "x"])
         ['None']
     """
     available = Counter(produced)
+    has_digests = any(type(item) is bytes for item in available)
     missing = []
     for item in expected:
         if available[item] > 0:
             available[item] -= 1
-        else:
-            missing.append(item)
+            continue
+        if has_digests and type(item) is str:
+            key = digest(item)
+            if available[key] > 0:
+                available[key] -= 1
+                continue
+        missing.append(item)
     return missing
 
 
@@ -138,6 +213,10 @@ def state_diff(
 ) -> dict[str, dict[str, Any]]:
     """Up to ``limit`` differing leaves as ``{"Domain.attr/key/...": {"expected": ..., "actual": ...}}``.
 
+    The walk descends one level at a time and only into values that differ, so shared structure (a file system
+    whose copies share subtrees) is never expanded; leaves are summarised to at most 200 characters. When more
+    differences exist than ``limit``, a last entry ``"..."`` says so.
+
     Example:
         >>> class Box(Domain):
         ...     name = "Box"
@@ -156,12 +235,18 @@ def state_diff(
         for attr, expected in expected_domain.state().items():
             actual = actual_state.get(attr, _MISSING)
             if actual != expected:
-                _diff_values(f"{name}.{attr}", to_view(expected), to_view(actual), diff, limit)
+                _diff_values(f"{name}.{attr}", expected, actual, diff, limit + 1)
+    if len(diff) > limit:
+        diff.popitem()
+        diff["..."] = {"note": f"more differences than the {limit} shown"}
     return diff
 
 
 def to_view(value: Any, depth: int = 0) -> Any:
-    """A JSON-able view of a state value; objects may define ``to_jsonable()`` to control theirs."""
+    """A JSON-able view of a state value; objects may define ``to_jsonable()`` to control theirs.
+
+    It expands the whole value (depth-bounded): for bounded display of small values, not for diffs.
+    """
     if depth > 50:
         return "..."
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -177,29 +262,80 @@ def to_view(value: Any, depth: int = 0) -> Any:
     return _truncate(repr(value))
 
 
+def _one_level(value: Any) -> Any:
+    """``value`` with its ``to_jsonable()`` applied (one level; children stay as they are)."""
+    while hasattr(value, "to_jsonable"):
+        value = value.to_jsonable()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return value
+
+
 def _diff_values(path: str, expected: Any, actual: Any, out: dict[str, dict[str, Any]], limit: int) -> None:
-    if len(out) >= limit or expected == actual:
-        return
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        for key in list(expected) + [k for k in actual if k not in expected]:
-            _diff_values(f"{path}/{key}", expected.get(key, _MISSING), actual.get(key, _MISSING), out, limit)
-        return
-    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
-            _diff_values(f"{path}/{index}", left, right, out, limit)
-        return
-    out[path] = {"expected": _summarise(expected), "actual": _summarise(actual)}
+    # Iterative and depth-bounded: a path deeper than 50 levels is reported as one differing leaf.
+    pending = [(path, expected, actual, 0)]
+    while pending and len(out) < limit:
+        path, expected, actual, depth = pending.pop()
+        expected, actual = _one_level(expected), _one_level(actual)
+        if depth < 50 and isinstance(expected, Mapping) and isinstance(actual, Mapping):
+            keys = list(expected) + [key for key in actual if key not in expected]
+            children = [(f"{path}/{key}", expected.get(key, _MISSING), actual.get(key, _MISSING)) for key in keys]
+        elif depth < 50 and isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+            children = [(f"{path}/{index}", left, right) for index, (left, right) in enumerate(zip(expected, actual))]
+        else:
+            out[path] = {"expected": _summarise(expected), "actual": _summarise(actual)}
+            continue
+        # Reversed onto the stack, so differences come out in the order of the keys.
+        pending.extend((child, left, right, depth + 1) for child, left, right in reversed(children) if left != right)
 
 
 def _summarise(value: Any) -> Any:
+    """A leaf for the diff: small plain values as they are, anything else as a short text."""
     if value is _MISSING:
         return "<missing>"
     if isinstance(value, str):
         return _truncate(value)
-    if isinstance(value, (dict, list)):
-        text = repr(value)
-        return value if len(text) <= _MAX_TEXT else _truncate(text)
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if _small_plain(value):
+        return value
+    return _truncate(_SHORT_REPR.repr(value))
+
+
+def _small_plain(value: Any, budget: int = 40) -> bool:
+    """Whether ``value`` is a JSON-like dict/list of at most ``budget`` nodes (shown as it is) with short text."""
+    if not isinstance(value, (dict, list)):
+        return False
+    pending, chars = [value], 0
+    while pending:
+        item = pending.pop()
+        budget -= 1
+        if budget < 0:
+            return False
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                return False
+            chars += sum(len(key) for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            chars += len(item)
+        elif not (item is None or isinstance(item, (bool, int, float))):
+            return False
+    return chars <= _MAX_TEXT
+
+
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()  # keyword arguments only from Python 3.12 on
+    short.maxlevel, short.maxdict, short.maxlist = 3, 8, 8
+    short.maxstring = short.maxother = short.maxlong = 80
+    return short
+
+
+_SHORT_REPR = _short_repr()
 
 
 def _truncate(text: str, limit: int = _MAX_TEXT) -> str:

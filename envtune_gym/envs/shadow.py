@@ -94,7 +94,7 @@ class Shadow:
                 return
         self.in_sync = False
 
-    def expected_results(self, turn: int, agent_results: list[str]) -> tuple[list[str], bool]:
+    def expected_results(self, turn: int, agent_results: Sequence[Any]) -> tuple[list[Any], bool]:
         """The turn's ground-truth results, and whether the agent's state is known to equal the shadow's.
 
         In sync at the turn's end, the agent made exactly the calls of turns ``0..turn``: its results for this turn

@@ -26,7 +26,7 @@ from envtune_gym.actions import (
     parse_python_calls,
 )
 from envtune_gym.domains import Domain
-from envtune_gym.envs.checker import check_turn
+from envtune_gym.envs.checker import KeptResults, check_turn, cut_text
 from envtune_gym.envs.shadow import GroundTruthPlan, Shadow, build_domains
 from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
@@ -51,7 +51,8 @@ class _Episode:
     turn: int = 0
     steps_in_turn: int = 0
     made_call: bool = False
-    agent_results: list[str] = field(default_factory=list)
+    #: Every call's result, for the multiset results check (text up to a budget, then digests).
+    agent_results: KeptResults = field(default_factory=lambda: KeptResults(16_777_216))
     turn_results: list[TurnResult] = field(default_factory=list)
     done: bool = False
     transcript: list[tuple[str, str]] = field(default_factory=list)
@@ -75,6 +76,10 @@ class ToolUseEnv(gym.Env[str, str]):
             and truncates the episode.
         action_limits: bounds on action text (length, calls per step, nesting depth).
         max_observation_length: longer observations are cut, with a note saying how much was cut.
+        max_result_length: a longer tool result is cut, with a note, before anything sees it (observation,
+            ``info["calls"]``, the results check). BFCL's largest ground-truth result is 31,706 characters.
+        max_kept_result_chars: the episode keeps its results' text for the results check up to this many
+            characters; later results are kept as fixed-size digests, which the check compares the same way.
         observation_format: ``"tagged"`` renders each call result as ``<tool_response>...</tool_response>``
             (how Hermes/Qwen chat templates show tool messages); ``"json"`` renders a JSON list of
             ``{"name", "content"}`` (BFCL's prompting mode, as JSON).
@@ -101,6 +106,8 @@ class ToolUseEnv(gym.Env[str, str]):
         max_steps_per_turn: int = 20,
         action_limits: ActionLimits | None = None,
         max_observation_length: int = 262_144,
+        max_result_length: int = 262_144,
+        max_kept_result_chars: int = 16_777_216,
         observation_format: str = "tagged",
         render_mode: str | None = None,
     ) -> None:
@@ -122,6 +129,11 @@ class ToolUseEnv(gym.Env[str, str]):
         self.action_limits.validate()
         self.max_steps_per_turn = max_steps_per_turn
         self.max_observation_length = max_observation_length
+        for name, value in (("max_result_length", max_result_length), ("max_kept_result_chars", max_kept_result_chars)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.max_result_length = max_result_length
+        self.max_kept_result_chars = max_kept_result_chars
         self.observation_format = observation_format
         self.render_mode = render_mode
         self.action_space = UnicodeText(self.action_limits.max_length)
@@ -154,6 +166,7 @@ class ToolUseEnv(gym.Env[str, str]):
             shadow=Shadow(task, self._ground_truth(task, tools), configs),
             available=self._start_tools(task, tools),
             reveals=self._reveals(task),
+            agent_results=KeptResults(self.max_kept_result_chars),
         )
         self._episode = episode
         self._rendered_upto = 0
@@ -302,6 +315,8 @@ class ToolUseEnv(gym.Env[str, str]):
             episode.made_call = True
             arguments, (result, error) = tools.call(name, args, kwargs, available)
             shadow.observe(name, arguments, failed=error is not None)
+            if len(result) > self.max_result_length:
+                result = cut_text(result, self.max_result_length, "result")
             # A literal: a TypedDict call builds the same dict at twice the cost (this runs for every call).
             records.append({"name": name, "arguments": arguments, "result": result, "error": error})
             episode.agent_results.append(result)
@@ -398,8 +413,7 @@ class ToolUseEnv(gym.Env[str, str]):
         limit = self.max_observation_length
         if len(text) <= limit:
             return text
-        note = f"\n[... {len(text) - limit} more characters cut: observation limit {limit}]"
-        return text[: max(0, limit - len(note))] + note[:limit]
+        return cut_text(text, limit, "observation")
 
     def _schemas(self, episode: _Episode) -> list[dict[str, Any]]:
         schemas = episode.schemas
