@@ -281,14 +281,26 @@ def _diff_values(path: str, expected: Any, actual: Any, out: dict[str, dict[str,
         expected, actual = _one_level(expected), _one_level(actual)
         if depth < 50 and isinstance(expected, Mapping) and isinstance(actual, Mapping):
             keys = list(expected) + [key for key in actual if key not in expected]
-            children = [(f"{path}/{key}", expected.get(key, _MISSING), actual.get(key, _MISSING)) for key in keys]
-        elif depth < 50 and isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-            children = [(f"{path}/{index}", left, right) for index, (left, right) in enumerate(zip(expected, actual))]
+            children = [
+                (f"{path}/{key}", expected.get(key, _MISSING), actual.get(key, _MISSING)) for key in keys
+            ]
+        elif (
+            depth < 50
+            and isinstance(expected, list)
+            and isinstance(actual, list)
+            and len(expected) == len(actual)
+        ):
+            children = [
+                (f"{path}/{index}", left, right)
+                for index, (left, right) in enumerate(zip(expected, actual, strict=True))
+            ]
         else:
             out[path] = {"expected": _summarise(expected), "actual": _summarise(actual)}
             continue
         # Reversed onto the stack, so differences come out in the order of the keys.
-        pending.extend((child, left, right, depth + 1) for child, left, right in reversed(children) if left != right)
+        pending.extend(
+            (child, left, right, depth + 1) for child, left, right in reversed(children) if left != right
+        )
 
 
 def _summarise(value: Any) -> Any:

@@ -129,7 +129,10 @@ class ToolUseEnv(gym.Env[str, str]):
         self.action_limits.validate()
         self.max_steps_per_turn = max_steps_per_turn
         self.max_observation_length = max_observation_length
-        for name, value in (("max_result_length", max_result_length), ("max_kept_result_chars", max_kept_result_chars)):
+        for name, value in (
+            ("max_result_length", max_result_length),
+            ("max_kept_result_chars", max_kept_result_chars),
+        ):
             if type(value) is not int or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.max_result_length = max_result_length

@@ -43,7 +43,9 @@ def test_the_turn_check_does_not_expand_shared_subtrees(monkeypatch):
         return real(value)
 
     monkeypatch.setattr(checker, "_one_level", counting)
-    _, _, _, _, info = env.step("Done.")  # ends the turn: the checker diffs the state against the ground truth
+    _, _, _, _, info = env.step(
+        "Done."
+    )  # ends the turn: the checker diffs the state against the ground truth
     diff = info["turn_result"]["state_diff"]
     assert not info["turn_result"]["state_match"] and diff
     assert visits < 200  # the walk goes only where the states differ, never through the 65,536 copies
