@@ -96,6 +96,11 @@ class MetricsLogger:
             self._writer_class = _summary_writer_class()
 
     @property
+    def writes_tensorboard(self) -> bool:
+        """Whether scalars go to ``out_dir/tensorboard/`` (an output directory and a TensorBoard writer)."""
+        return self.out_dir is not None and self._writer_class is not None
+
+    @property
     def path(self) -> Path | None:
         """``out_dir/metrics.jsonl`` (or the ``filename`` given), ``None`` when rows are kept in memory only."""
         return self.out_dir / self.filename if self.out_dir is not None else None
@@ -435,6 +440,11 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+TENSORBOARD_OFF = (
+    "TensorBoard logging is off (pip install tensorboard to turn it on); metrics.jsonl is written"
+)
+
+
 def _summary_writer_class() -> Any:
     """``SummaryWriter`` from torch, else from tensorboardX, else ``None`` after one warning."""
     try:
@@ -443,11 +453,8 @@ def _summary_writer_class() -> Any:
         try:
             from tensorboardX import SummaryWriter
         except Exception:
-            warnings.warn(
-                "MetricsLogger: TensorBoard logging is off, neither torch.utils.tensorboard nor tensorboardX "
-                "imports (pip install tensorboard); metrics.jsonl is still written",
-                stacklevel=3,
-            )
+            # One plain line, not a warning with a source excerpt: it is news, not a fault.
+            print(TENSORBOARD_OFF, file=sys.stderr)
             return None
     return SummaryWriter
 

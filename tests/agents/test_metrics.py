@@ -168,18 +168,22 @@ def test_tensorboard_scalars_are_written(tmp_path: Path) -> None:
     assert [event.value for event in scalars] == pytest.approx([0.0, 0.1, 0.2])
 
 
-def test_missing_tensorboard_warns_once_and_still_writes_jsonl(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_missing_tensorboard_says_so_once_and_still_writes_jsonl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    from envtune_gym.agents.metrics import TENSORBOARD_OFF
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # a None entry makes the import fail
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
-    with pytest.warns(UserWarning, match="TensorBoard logging is off") as record:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one plain line, no warning wall
         with MetricsLogger(tmp_path, tensorboard=True) as logger:
             for row in _rows(range(3)):
                 logger.log(row)
-    assert len([warning for warning in record if "TensorBoard" in str(warning.message)]) == 1
+    assert capsys.readouterr().err.splitlines() == [TENSORBOARD_OFF]
     assert len(read_metrics(tmp_path)) == 3
-    assert not (tmp_path / "tensorboard").exists()
+    assert not logger.writes_tensorboard and not (tmp_path / "tensorboard").exists()
+    assert MetricsLogger(None, tensorboard=False).writes_tensorboard is False
 
 
 # --- plot_curves ---------------------------------------------------------------------------------------------
