@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import gymnasium as gym
 
@@ -23,15 +24,18 @@ import envtune_gym
 from envtune_gym.agents.command import add_commands as add_train_commands
 from envtune_gym.agents.oracle import oracle_actions
 from envtune_gym.catalog import catalog_json, env_catalog, format_catalog
+from envtune_gym.cli_support import check_env, seed_type
 from envtune_gym.eval.command import add_commands as add_eval_commands
 from envtune_gym.integrations.verl.command import add_commands as add_verl_commands
 from envtune_gym.play import play
 
 
 def _demo(args: argparse.Namespace) -> int:
-    env = gym.make(args.env)
     options = {"task_id": args.task} if args.task else None
     try:
+        # gym.make would raise on an unknown id, and a non-EnvTune env has no task to show
+        check_env(args.env)
+        env = gym.make(args.env)
         _, info = env.reset(seed=args.seed, options=options)
     except ValueError as exc:
         print(f"envtune demo: {exc}", file=sys.stderr)
@@ -103,7 +107,7 @@ def _add_play_command(commands: argparse._SubParsersAction) -> None:
         "env_id", metavar="ENV_ID", help="env id, e.g. EnvTune/FileSystem-v0 (see envtune list)"
     )
     player.add_argument("--task", help="task id (default: drawn with --seed)")
-    player.add_argument("--seed", type=int, help="seed for the task draw (default: a random task)")
+    player.add_argument("--seed", type=seed_type, help="seed for the task draw (default: a random task)")
     player.add_argument("--hints", action="store_true", help="add HintAugmentation's hints to failed steps")
     player.add_argument(
         "--max-steps-per-turn", type=int, metavar="N", help="steps allowed per turn (default: the env's, 20)"
@@ -111,9 +115,17 @@ def _add_play_command(commands: argparse._SubParsersAction) -> None:
     player.set_defaults(handler=_play)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr (exit status 2), as every envtune error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``envtune``."""
-    parser = argparse.ArgumentParser(prog="envtune", description=__doc__.splitlines()[0])
+    """The argument parser of ``envtune``; its subcommands' parsers share its one-line errors."""
+    parser = _Parser(prog="envtune", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"envtune-gym {envtune_gym.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
@@ -121,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--env", default="EnvTune/FileSystem-v0", help="env id (default: %(default)s)")
     demo.add_argument("--task", help="task id (default: drawn with --seed)")
-    demo.add_argument("--seed", type=int, default=0, help="seed for the task draw (default: %(default)s)")
+    demo.add_argument(
+        "--seed", type=seed_type, default=0, help="seed for the task draw (default: %(default)s)"
+    )
     demo.add_argument(
         "--style",
         choices=["python", "hermes", "json"],

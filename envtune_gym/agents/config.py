@@ -12,8 +12,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
 import sys
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -130,8 +134,13 @@ class GRPOConfig:
         ]
 
     def validate(self) -> GRPOConfig:
-        """Raise ``ValueError`` naming the first inconsistent setting; return ``self``."""
+        """Raise ``ValueError`` naming the first mistyped or inconsistent setting; return ``self``."""
+        for item in fields(self):  # types first: the range checks below would raise TypeError on a string
+            problem = field_type_problem(item.name, getattr(self, item.name))
+            if problem:
+                raise ValueError(f"invalid GRPO config: {item.name} {problem}")
         checks = [
+            (self.out is None or self.out.strip() != "", "out must name a directory (or be None), not ''"),
             (self.group_size >= 2, "group_size must be >= 2: advantages compare episodes of one group"),
             (self.tasks_per_step >= 1, "tasks_per_step must be >= 1"),
             (self.total_steps >= 0, "total_steps must be >= 0"),
@@ -199,54 +208,154 @@ def field_names() -> list[str]:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Field overrides from a JSON or TOML file (a flat table of field names)."""
+    """Field overrides from a JSON or TOML file (a flat table of field names), each value of its field's type."""
     path = Path(path)
-    if not path.is_file():
+    data = _parse_config_text(path, _read_config_text(path))
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {str(path)!r} must hold a table of field names")
+    known = set(field_names())
+    for name, value in data.items():  # unknown names are reported, with the valid ones, by with_overrides
+        problem = field_type_problem(name, value) if name in known else None
+        if problem:
+            raise ValueError(f"config file {str(path)!r}: {name} {problem}")
+    return data
+
+
+def _read_config_text(path: Path) -> str:
+    if path.is_dir():
+        raise ValueError(f"config file {str(path)!r} is a directory, not a file")
+    if not path.exists():
         raise ValueError(f"config file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".toml":
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise ValueError(
+            f"config file {str(path)!r}: YAML is not supported; use JSON, or TOML with a .toml suffix"
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"config file {str(path)!r} cannot be read: {exc}") from exc
+
+
+def _parse_config_text(path: Path, text: str) -> Any:
+    if path.suffix.lower() == ".toml":
         if sys.version_info < (3, 11):
             raise ValueError("TOML config files need Python >= 3.11; use JSON")
         import tomllib
 
-        data = tomllib.loads(text)
-    else:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"config file {str(path)!r} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"config file {str(path)!r} must hold a table of field names")
-    return data
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"config file {str(path)!r} is not valid JSON ({exc}); config files are JSON, or TOML with a .toml suffix"
+        ) from exc
 
 
 def parse_flag_value(name: str, text: str) -> Any:
-    """A command-line value for field ``name``, converted to the field's default's type."""
-    default = GRPOConfig().__getattribute__(name)
+    """A command-line value for field ``name``, converted to the field's type; ``ValueError`` names the flag."""
+    flag = f"--{name.replace('_', '-')}"
+    value = _convert_flag_text(name, text)
+    problem = field_type_problem(name, value)
+    if problem:
+        raise ValueError(f"{flag} {problem.replace('must be', 'expects', 1)}")
+    return value
+
+
+def _convert_flag_text(name: str, text: str) -> Any:
+    """The flag's text as the field's type where it parses, else the text (the type check then names the flag)."""
+    default = getattr(GRPOConfig(), name)
+    optional = "None" in str(_FIELD_TYPES[name])
+    if optional and text.lower() in ("none", "null"):
+        return None
     if isinstance(default, bool):
-        lowered = text.lower()
-        if lowered not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"--{name.replace('_', '-')} expects true or false, got {text!r}")
-        return lowered in ("true", "1", "yes")
+        return _BOOLEANS.get(text.lower(), text)
     if isinstance(default, (list, dict)):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"--{name.replace('_', '-')} expects JSON, got {text!r}: {exc}") from exc
     if isinstance(default, int):
-        return int(text)
-    if isinstance(default, float):
-        return float(text)
-    if default is None and text.lower() in ("none", "null"):
+        numeric: type = int
+    elif isinstance(default, float) or "float" in str(_FIELD_TYPES[name]):
+        numeric = float
+    else:
+        return text
+    try:
+        return numeric(text)
+    except ValueError:
+        return text
+
+
+def field_type_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` does not fit field ``name``'s type (``"must be an integer, got 'four'"``), or ``None``.
+
+    Floats must be finite: JSON's ``1e999`` and a flag's ``inf`` or ``nan`` are rejected here.
+    """
+    expected = _field_hints()[name]
+    if _fits(value, expected):
         return None
-    if default is None and "float" in str(_FIELD_TYPES[name]):
-        try:
-            return float(text)
-        except ValueError as exc:
-            raise ValueError(f"--{name.replace('_', '-')} expects a number or none, got {text!r}") from exc
-    return text
+    return f"must be {_describe(expected)}, got {value!r}"
 
 
+def describe_field_type(name: str) -> str:
+    """What field ``name`` holds, in words (``"an integer"``, ``"a finite number or null"``), for help and errors."""
+    return _describe(_field_hints()[name])
+
+
+@functools.cache
+def _field_hints() -> dict[str, Any]:
+    """The fields' annotations as types (they are strings under ``from __future__ import annotations``)."""
+    return typing.get_type_hints(GRPOConfig)
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is Any:
+        return True
+    if origin is Literal:
+        return isinstance(value, str) and value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if expected is Stage:
+        # a dict becomes a Stage in __post_init__, which reports unknown keys; the one required key is checked here
+        return isinstance(value, Stage) or (isinstance(value, dict) and "name" in value)
+    if origin is list:
+        return isinstance(value, (list, tuple)) and all(_fits(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(key, str) for key in value)
+    return isinstance(value, expected)
+
+
+def _describe(expected: Any) -> str:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(arg) for arg in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if arg is type(None) else _describe(arg) for arg in args)
+    if origin is list:
+        return (
+            "a list of stage tables (each with a name)"
+            if args[0] is Stage
+            else f"a list of {_describe(args[0]).split(' ', 1)[1]}s"
+        )
+    if origin is dict:
+        return "a table (a JSON object)"
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+    return names.get(expected, f"a {getattr(expected, '__name__', expected)}")
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _FIELD_TYPES = {item.name: item.type for item in fields(GRPOConfig)}
 
 

@@ -3,7 +3,7 @@
 Example:
     $ envtune eval EnvTune/BFCL-v0 --policy oracle --workers 4                     # 100.00 everywhere
     $ envtune eval EnvTune/BFCL-v0 --policy random --samples 2 --split test --out runs/eval_random
-    $ envtune eval EnvTune/FileSystem-v0 --policy hf --model runs/tiny/checkpoints/step_000040/policy
+    $ envtune eval EnvTune/FileSystem-v0 --policy hf --model runs/tiny/checkpoints/step_000060/policy
     $ envtune eval EnvTune/BFCL-v0 --split test --policy openai --base-url http://127.0.0.1:8000/v1 \\
           --model Qwen/Qwen3-4B-Instruct-2507 --workers 16 --out runs/eval_q4b
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import sys
 from collections.abc import Callable
 
+from envtune_gym.eval.endpoint import EndpointUnreachable
 from envtune_gym.eval.policies import Policy
 from envtune_gym.tasks import CATEGORIES
 
@@ -54,7 +56,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     policy.add_argument(
         "--api-key-env", help="openai: the environment variable holding the key (default: OPENAI_API_KEY)"
     )
-    policy.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: %(default)s)")
+    policy.add_argument(
+        "--temperature", type=float,
+        help="0 is greedy (default: 0 with --samples 1, else 1: greedy samples of a task would all be the same)",
+    )  # fmt: skip
     policy.add_argument(
         "--max-new-tokens", type=int, help="tokens per message (hf default: 512; openai: server's)"
     )
@@ -101,12 +106,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    """The ``eval`` handler: 0 after printing the summary, 2 with a one-line message on bad input."""
+    """The ``eval`` handler: 0 after printing the summary, 2 with one line on bad input or no server."""
     from envtune_gym.eval.report import markdown_report
     from envtune_gym.eval.runner import evaluate
 
     try:
         _check_counts(args)
+        _choose_temperature(args)
+        _check_local_model(args)
         env_kwargs = {
             key: value
             for key, value in (("category", args.category), ("task_source", args.task_source))
@@ -118,7 +125,8 @@ def run_eval(args: argparse.Namespace) -> int:
             limit=args.limit, samples=args.samples, workers=args.workers,
             max_steps_per_turn=args.max_steps_per_turn, progress=not args.no_progress, out_dir=args.out,
         )  # fmt: skip
-    except (ValueError, OSError, ImportError) as exc:  # bad input, missing data or extras, --out
+    # Bad input, missing data or extras, --out, or no server at --base-url.
+    except (ValueError, OSError, ImportError, EndpointUnreachable) as exc:
         print(f"envtune eval: {_one_line(exc)}", file=sys.stderr)
         return 2
     print(markdown_report(result), end="")
@@ -162,9 +170,9 @@ def policy_factory(args: argparse.Namespace) -> Callable[[], Policy]:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise UsageError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
-    OpenAIPolicy(
-        base_url, args.model, timeout=args.timeout, max_retries=args.max_retries
-    )  # check the inputs now
+    # Check the inputs, and that a server answers, before the episodes: without one, each would spend its
+    # retries on connection errors, for minutes, only to record them.
+    OpenAIPolicy(base_url, args.model, timeout=args.timeout, max_retries=args.max_retries).check_endpoint()
     return lambda: OpenAIPolicy(
         base_url, args.model, api_key=api_key, timeout=args.timeout, max_retries=args.max_retries,
         temperature=args.temperature, max_tokens=args.max_new_tokens, system_prompt=args.system_prompt,
@@ -176,8 +184,43 @@ def _check_counts(args: argparse.Namespace) -> None:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
-    if args.max_retries < 0 or args.timeout <= 0 or args.temperature < 0:
-        raise UsageError("--max-retries must be >= 0, --timeout > 0 and --temperature >= 0")
+    if args.max_retries < 0:
+        raise UsageError(f"expected --max-retries >= 0, got {args.max_retries}")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):  # inf would overflow the socket's timeout
+        raise UsageError(f"expected --timeout > 0 (a finite number of seconds), got {args.timeout}")
+    if args.temperature is not None and not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise UsageError(f"expected --temperature >= 0 (finite; 0 is greedy), got {args.temperature}")
+    if args.out is not None and not args.out.strip():  # Path("") is the current directory
+        raise UsageError("--out '' names no folder: give a path, e.g. --out runs/eval")
+
+
+def _check_local_model(args: argparse.Namespace) -> None:
+    """Report a missing local ``--model`` folder as such (transformers calls it a malformed repo id)."""
+    model = args.model
+    if args.policy != "hf" or not model or model == "tiny" or os.path.exists(os.path.expanduser(model)):
+        return
+    # A hub id is "name" or "org/name": a path-like or deeper name can only be meant as a folder here.
+    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1 or "\\" in model:
+        raise UsageError(
+            f"--model {model!r}: no such directory (give a model or checkpoint folder, or a hub id)"
+        )
+
+
+def _choose_temperature(args: argparse.Namespace) -> None:
+    """Sample (temperature 1) when ``--samples`` > 1 and no ``--temperature`` is given, else decode greedily.
+
+    Greedy samples of a task repeat one episode, so pass@k would equal accuracy at k times the cost. An explicit
+    ``--temperature 0`` is honoured, with a warning for ``hf``, whose greedy samples are identical.
+    """
+    several = args.samples > 1
+    if args.temperature is None:
+        if several and args.policy == "hf" and (args.batch_size or 1) > 1:
+            raise UsageError("--samples > 1 samples at temperature 1, one message at a time: drop --batch-size, "
+                             "or pass --temperature 0 to decode greedily (identical samples)")  # fmt: skip
+        args.temperature = 1.0 if several else 0.0
+    elif args.temperature == 0 and several and args.policy == "hf":
+        print(f"envtune eval: warning: --temperature 0 makes the {args.samples} samples of a task identical, "
+              "so pass@k equals accuracy", file=sys.stderr)  # fmt: skip
 
 
 def _one_line(error: BaseException) -> str:

@@ -13,6 +13,14 @@ Transient failures (timeouts, refused or dropped connections, HTTP 429 and 5xx) 
 backoff; other HTTP errors are not. When the retries are spent, :class:`EndpointError` is raised and the eval
 runner records the episode as failed with that message.
 
+The server's bytes are untrusted data, so each request is bounded: ``timeout`` is a deadline for the whole
+attempt (connect, headers and body, however slowly the server drips them), the body may hold at most
+``max_response_bytes`` (:data:`DEFAULT_MAX_RESPONSE_BYTES`), and a body that is not plain JSON text (nested
+deeper than :data:`MAX_JSON_DEPTH`, an integer past Python's digit limit, a lone surrogate) is a malformed
+response: the episode's :class:`EndpointError`, never a crash of the eval. A redirect to another origin is
+refused, so the API key never leaves the origin of ``base_url``. :meth:`OpenAIPolicy.check_endpoint` checks once,
+before an eval, that a server answers at all.
+
 Example:
     >>> policy = OpenAIPolicy("http://127.0.0.1:8000/v1", "qwen3-4b", api_key="none")
     >>> policy.name, policy.url
@@ -25,19 +33,37 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
+import math
 import os
+import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from types import TracebackType
 from typing import Any
 
 from envtune_gym.eval.policies import PolicyError, TaskInfo
 
 #: Where :class:`OpenAIPolicy` reads the API key when none is given.
 API_KEY_ENV = "OPENAI_API_KEY"
+
+#: The largest response body :class:`OpenAIPolicy` reads by default (16 MiB): a chat completion is kilobytes.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 2**20
+
+#: The deepest nesting of arrays and objects accepted in a response (tool arguments nest a few levels); deeper
+#: values would overflow Python's recursion limit wherever they are copied, printed or written out later.
+MAX_JSON_DEPTH = 100
+
+# Bytes read at a time; the deadline is checked between reads.
+_CHUNK = 64 * 1024
+# Text that is not Unicode: JSON's \ud800-\udfff escapes decode to lone surrogates, which UTF-8 cannot write.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class EndpointError(PolicyError):
@@ -52,6 +78,10 @@ class EndpointError(PolicyError):
         super().__init__(message)
         self.status = status
         self.attempts = attempts
+
+
+class EndpointUnreachable(EndpointError):
+    """No server answers at the endpoint (refused, unresolvable, or silent for the whole timeout)."""
 
 
 class _Transient(Exception):
@@ -71,7 +101,8 @@ class OpenAIPolicy:
         model: the ``model`` field of each request.
         api_key: sent as a bearer token; default: the ``OPENAI_API_KEY`` environment variable, and no
             ``Authorization`` header when that is unset too (local servers rarely need one).
-        timeout: seconds for each request (connect and read).
+        timeout: seconds for each attempt as a whole (connect, send, headers and body): a deadline, not a
+            per-read limit, so a server dripping bytes is cut off too.
         max_retries: retries after the first attempt, for timeouts, connection errors, 429 and 5xx.
         temperature: sampling temperature (0: greedy where the server honours it).
         max_tokens: the ``max_tokens`` field (default: the server's).
@@ -79,6 +110,8 @@ class OpenAIPolicy:
         system_prompt: a system message before the first user message.
         backoff: the first retry's delay in seconds; it doubles at each retry, up to ``max_backoff``.
         max_backoff: the longest delay between retries (also caps a server's ``Retry-After``).
+        max_response_bytes: the largest response body read; a bigger one (by its ``Content-Length``, or
+            counted while reading) fails the request without being held in memory.
 
     Raises:
         ValueError: for a base URL that is not ``http(s)://``, or negative limits.
@@ -98,20 +131,25 @@ class OpenAIPolicy:
         system_prompt: str | None = None,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         scheme = urllib.parse.urlsplit(base_url).scheme
         if scheme not in ("http", "https"):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if not model:
             raise ValueError("model must name the served model")
-        if timeout <= 0 or max_retries < 0 or backoff < 0 or max_backoff < 0:
-            raise ValueError("need timeout > 0 and max_retries, backoff, max_backoff >= 0")
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        if not 0 < timeout < math.inf or max_response_bytes < 1:
+            raise ValueError("need 0 < timeout < inf (a deadline) and max_response_bytes >= 1")
+        if max_retries < 0 or backoff < 0 or max_backoff < 0:
+            raise ValueError("need max_retries, backoff and max_backoff >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
         self.model = model
         self.name = f"openai:{model}"
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         self.timeout, self.max_retries = timeout, max_retries
         self.backoff, self.max_backoff = backoff, max_backoff
+        self.max_response_bytes = max_response_bytes
         self.temperature, self.max_tokens = temperature, max_tokens
         self.extra_body = dict(extra_body or {})
         self.system_prompt = system_prompt
@@ -119,6 +157,32 @@ class OpenAIPolicy:
         self.messages: list[dict[str, Any]] = []
         self._pending: list[str] = []
         self._fresh = True
+
+    def check_endpoint(self) -> None:
+        """Check once, before spending an eval on it, that a server answers: ``GET {base_url}/models``.
+
+        Any HTTP answer passes, even an error status (a server is there; its errors are each request's to
+        report). No API key is sent: the check is only about reachability.
+
+        Raises:
+            EndpointUnreachable: the connection is refused, the host does not resolve, or no answer comes within
+                ``timeout`` seconds.
+
+        Example:
+            >>> OpenAIPolicy("http://127.0.0.1:9/v1", "m", timeout=1).check_endpoint()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+                ...
+            envtune_gym.eval.endpoint.EndpointUnreachable: cannot reach http://127.0.0.1:9/v1 (...); is the server running?
+        """
+        request = urllib.request.Request(self.base_url + "/models", headers={"Accept": "application/json"})
+        try:
+            _fetch(request, self.timeout, self.max_response_bytes)
+        except (_HTTPFailure, EndpointError):
+            return  # an error status, a refused redirect or an oversized body: still a server answering
+        except (OSError, http.client.HTTPException) as exc:
+            raise EndpointUnreachable(
+                f"cannot reach {self.base_url} ({_describe(exc)}); is the server running?"
+            ) from exc
 
     def start(self, task_info: TaskInfo) -> None:
         """Start the conversation with the system prompt (if any) and the first user message."""
@@ -174,10 +238,10 @@ class OpenAIPolicy:
             message = response["choices"][0]["message"]
         except (KeyError, IndexError, TypeError) as exc:
             raise EndpointError(
-                f"{self.url}: no choices[0].message in the response: {str(response)[:300]}"
+                f"{self.url}: no choices[0].message in the response: {_preview(response)}"
             ) from exc
         if not isinstance(message, dict):
-            raise EndpointError(f"{self.url}: choices[0].message is not an object: {str(message)[:300]}")
+            raise EndpointError(f"{self.url}: choices[0].message is not an object: {_preview(message)}")
         return message
 
     def _post(self, data: bytes) -> dict[str, Any]:
@@ -208,23 +272,19 @@ class OpenAIPolicy:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (scheme checked)
-                payload = response.read()
-        except urllib.error.HTTPError as exc:
-            detail = _error_detail(exc)
-            if exc.code == 429 or exc.code >= 500:
-                raise _Transient(f"HTTP {exc.code}: {detail}", exc.code, _retry_after(exc)) from exc
+            payload = _fetch(request, self.timeout, self.max_response_bytes)
+        except _HTTPFailure as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise _Transient(f"HTTP {exc.status}: {exc.detail}", exc.status, exc.retry_after) from exc
             raise EndpointError(
-                f"{self.url}: HTTP {exc.code}: {detail}", status=exc.code, attempts=attempt
+                f"{self.url}: HTTP {exc.status}: {exc.detail}", status=exc.status, attempts=attempt
             ) from exc
+        except EndpointError as exc:  # a refused redirect or an oversized body: asking again would not help
+            exc.attempts = attempt
+            raise
         except (OSError, http.client.HTTPException) as exc:  # timeouts, refused or reset connections
-            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-        try:
-            return json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EndpointError(
-                f"{self.url}: the response is not JSON: {payload[:300]!r}", attempts=attempt
-            ) from exc
+            raise _Transient(_describe(exc)) from exc
+        return _parse_response(payload, self.url, attempt)
 
 
 def tool_calls_to_action(tool_calls: list[dict[str, Any]]) -> str:
@@ -278,3 +338,285 @@ def _retry_after(error: urllib.error.HTTPError) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
+
+
+class _HTTPFailure(Exception):
+    """An HTTP error status, with the start of its body (read within the request's deadline)."""
+
+    def __init__(self, status: int, detail: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+
+
+class _Deadline:
+    """A deadline for one whole request: when it passes, the request's sockets are shut down.
+
+    A socket timeout bounds each read, not their sum, so a server sending a byte a second would never trip it.
+    The timer thread's ``shutdown`` wakes whatever read is blocked (status line, headers, TLS, body), which
+    then fails; :attr:`expired` tells the caller that the deadline, not the server, ended it. The sockets are
+    watched through duplicates of their descriptors, which stay ours until the deadline closes, so a late timer
+    can never shut a descriptor number reused by another connection.
+
+    Example:
+        >>> with _Deadline(30.0) as deadline:
+        ...     0 < deadline.remaining() <= 30.0, deadline.expired
+        (True, False)
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._ends = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+    def remaining(self) -> float:
+        """Seconds left (0 once passed)."""
+        return max(0.0, self._ends - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock``'s connection down when the deadline passes (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock.dup())
+            if self.expired:
+                _shut(self._sockets[-1])
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by the peer
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket a :class:`_Deadline` watches from the moment it connects."""
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+        # http.client opens its socket through this attribute (after a proxy, before TLS): watch it from there.
+        self._create_connection = self._connect_watched
+
+    def _connect_watched(
+        self, address: tuple[str, int], timeout: Any = None, source_address: Any = None
+    ) -> socket.socket:
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise TimeoutError(f"timed out: no whole response within {self._deadline.seconds:g} s")
+        limit = remaining if not isinstance(timeout, (int, float)) else min(timeout, remaining)
+        sock = socket.create_connection(address, limit, source_address)
+        self._deadline.watch(sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, http.client.HTTPSConnection):
+    """The HTTPS kind: the raw socket is watched, so the TLS handshake is under the deadline too."""
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_WatchedHTTPConnection, deadline=self._deadline), req)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_WatchedHTTPSConnection, deadline=self._deadline)
+        return self.do_open(connection, req, context=self._context)
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the request's origin, where the ``Authorization`` header may go.
+
+    A redirect to another origin (scheme, host or port) is refused before anything is sent there. Within the
+    origin, a GET follows any redirect, and a POST follows 307 and 308 (sent again with its body); a POST's 301,
+    302 and 303 are refused: they would turn it into a GET, which cannot return a completion.
+    """
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        method = req.get_method()
+        if _origin(newurl) != _origin(req.full_url):
+            fp.close()
+            raise EndpointError(
+                f"{req.full_url}: HTTP {code} redirect to another origin, {_origin_text(newurl)}; not followed, "
+                "so that the API key is not sent there (use the final URL as the base URL)",
+                status=code,
+            )
+        if method in ("GET", "HEAD"):
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+        if code in (307, 308):
+            return urllib.request.Request(
+                newurl, data=req.data, headers=dict(req.header_items()), method=method,
+                origin_req_host=req.origin_req_host, unverifiable=True,
+            )  # fmt: skip
+        fp.close()
+        raise EndpointError(
+            f"{req.full_url}: HTTP {code} redirect to {newurl} would turn the {method} into a GET; not followed "
+            "(use the final URL as the base URL)",
+            status=code,
+        )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in.
+
+    Example:
+        >>> _origin("HTTPS://API.example.com/v1") == _origin("https://api.example.com:443/x")
+        True
+    """
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: an origin of its own, matching nothing real
+        return (parts.scheme.lower(), parts.netloc.lower(), -1)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port if port is not None else default)
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def _fetch(request: urllib.request.Request, timeout: float, max_bytes: int) -> bytes:
+    """The body of a 2xx answer to ``request``, all of it within ``timeout`` seconds and ``max_bytes`` bytes.
+
+    Raises:
+        TimeoutError: the deadline passed (whatever stage the request was at).
+        _HTTPFailure: an error status, with the start of its body.
+        EndpointError: a refused redirect, or a body over ``max_bytes``.
+        OSError, http.client.HTTPException: the connection failed.
+    """
+    with _Deadline(timeout) as deadline:
+        opener = urllib.request.build_opener(
+            _WatchedHTTPHandler(deadline), _WatchedHTTPSHandler(deadline), _SameOriginRedirects()
+        )
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                payload = _read_capped(response, max_bytes, request.full_url)
+        except urllib.error.HTTPError as exc:
+            with exc:
+                detail = _error_detail(exc)
+            if not deadline.expired:
+                raise _HTTPFailure(exc.code, detail, _retry_after(exc)) from None
+        except (OSError, http.client.HTTPException):
+            if not deadline.expired:
+                raise
+        if deadline.expired:  # a shut socket may also read as a clean end: never trust what came before it
+            raise TimeoutError(f"timed out: no whole response within {timeout:g} s")
+    return payload
+
+
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, url: str) -> bytes:
+    """The whole body, refused unread when its Content-Length is over ``max_bytes`` and counted as it comes."""
+    declared = _declared_length(response.headers.get("Content-Length"))
+    if declared is not None and declared > max_bytes:
+        raise EndpointError(
+            f"{url}: the response is {declared} bytes, over the {max_bytes}-byte limit; not read"
+        )
+    chunks, size = [], 0
+    while chunk := response.read1(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise EndpointError(f"{url}: the response is over the {max_bytes}-byte limit; stopped reading")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _declared_length(value: str | None) -> int | None:
+    """A Content-Length as a number; ``None`` when absent or not digits. A huge one stays huge (no digit limit).
+
+    Example:
+        >>> _declared_length("300000000"), _declared_length("x"), _declared_length("9" * 5000) > 2**40
+        (300000000, None, True)
+    """
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    # Past 18 digits it is over any limit; int() of thousands of digits would hit Python's digit cap.
+    return int(text) if len(text) <= 18 else 10**18
+
+
+def _parse_response(payload: bytes, url: str, attempt: int) -> dict[str, Any]:
+    """The body as a JSON object of plain values, or :class:`EndpointError` naming what is wrong with it."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not JSON, not UTF-8, or an integer past Python's 4,300-digit limit; RecursionError: nesting.
+        raise EndpointError(
+            f"{url}: the response is not usable JSON ({_describe(exc)}): {payload[:200]!r}", attempts=attempt
+        ) from None
+    problem = _json_problem(data)
+    if problem is None and not isinstance(data, dict):
+        problem = f"the response is not a JSON object: {_preview(data)}"
+    if problem is not None:
+        raise EndpointError(f"{url}: {problem}", attempts=attempt)
+    return data
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why a parsed response is unsafe to keep (too deep, or text that is not Unicode); ``None`` if it is fine.
+
+    Walked with an explicit stack, since deep nesting is exactly what must not reach recursive code.
+
+    Example:
+        >>> _json_problem({"a": [1, "b"]}) is None, _json_problem(json.loads("[" * 200 + "]" * 200))
+        (True, 'the response nests deeper than 100 levels')
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)) and depth > MAX_JSON_DEPTH:
+            return f"the response nests deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            return "the response holds a lone surrogate escape (\\ud800-\\udfff), which is not text"
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` of an error, through urllib's wrapper to the socket error it holds; one line."""
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
+        error = error.reason
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+
+
+def _preview(value: Any) -> str:
+    """The start of a parsed value, for an error message (values are depth-checked before they get here)."""
+    return json.dumps(value)[:300]

@@ -300,7 +300,11 @@ def test_envtune_train_command_writes_the_run(tmp_path, capsys):
     flags = ["--out", str(out), "--total-steps", "2", "--tiny-vocab-size", "1024", "--group-size", "2",
              "--tasks-per-step", "1", "--sft-steps", "2", "--progress", "false", "--max-new-tokens", "16"]  # fmt: skip
     assert main(["train", *flags]) == 0
-    assert "reward" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reward" in printed
+    last = printed.strip().splitlines()[-1]
+    assert last.startswith(f"outputs in {out}: metrics.jsonl, sft_metrics.jsonl, curves.png, checkpoints/")
+    assert ("tensorboard/" in last) == (out / "tensorboard").is_dir()  # only what was written
     for name in ("metrics.jsonl", "sft_metrics.jsonl", "curves.png", "checkpoints/latest"):
         assert (out / name).exists(), name
     assert main(["train", *flags]) == 2

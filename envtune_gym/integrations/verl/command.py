@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from envtune_gym.cli_support import check_env
 from envtune_gym.integrations.verl.data import (
     DEFAULT_WRAPPERS,
     export_parquet,
@@ -77,21 +78,19 @@ def _write(args: argparse.Namespace) -> list[Path]:
     out = Path(args.out)
     wrappers = args.wrapper or DEFAULT_WRAPPERS
     resolve_wrappers(wrappers)  # before writing anything
+    train_kwargs = json_mapping(args.env_kwargs, "--env-kwargs")
+    check_env(args.env_id, train_kwargs)  # gym.make would raise a TypeError on an unknown argument
+    val_kwargs = None
+    if args.val_env_kwargs is not None:
+        val_kwargs = json_mapping(args.val_env_kwargs, "--val-env-kwargs")
+        check_env(args.env_id, val_kwargs)
     rows: dict[str, Any] = {
         "task_ids": args.tasks,
         "max_turns": args.max_turns,
         "system_prompt": args.system_prompt,
     }
-    written = [
-        export_parquet(
-            out / "train.parquet",
-            args.env_id,
-            env_kwargs=json_mapping(args.env_kwargs, "--env-kwargs"),
-            **rows,
-        )
-    ]
-    if args.val_env_kwargs is not None:
-        val_kwargs = json_mapping(args.val_env_kwargs, "--val-env-kwargs")
+    written = [export_parquet(out / "train.parquet", args.env_id, env_kwargs=train_kwargs, **rows)]
+    if val_kwargs is not None:
         written.append(export_parquet(out / "val.parquet", args.env_id, env_kwargs=val_kwargs, **rows))
     written.append(
         write_agent_loop_config(
