@@ -6,6 +6,11 @@ of failing on import, so the env suite still runs on a core install.
 """
 
 import importlib.util
+import os
+
+# Before any test imports torch: OpenMP threads that sleep while they wait, as ``envtune_gym.agents`` sets for
+# users, so the suite does not fight itself (or another job) for the two cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 collect_ignore_glob: list[str] = []
 if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:

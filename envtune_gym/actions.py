@@ -57,8 +57,15 @@ _PY_STRINGS = re.compile(
     re.S,
 )
 _SPACES = re.compile(r"\s*")
-_PY_LIST = re.compile(r"\[\s*[A-Za-z_][\w.]*\s*\(")
-_PY_CALL = re.compile(r"[A-Za-z_][\w.]*\(")
+# A name as Python's tokenizer reads one: ASCII letters, digits and _, or any non-ASCII character (fullwidth
+# "ｌｓ" too: it must be read as a call, refused by name, not taken for a reply).
+_NAME_START = r"[A-Za-z_\x80-\U0010ffff]"
+_NAME_CHARS = r"[\w.\x80-\U0010ffff]*"
+_PY_LIST = re.compile(rf"\[\s*{_NAME_START}{_NAME_CHARS}\s*\(")
+_PY_CALL = re.compile(rf"{_NAME_START}{_NAME_CHARS}\(")
+# A name token in UTF-8 source, where the parser's positions point (see _WrittenNames).
+_WRITTEN_NAME = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")
+_NEWLINES = re.compile(rb"\r\n|\r|\n")
 _TOOL_TAGS = re.compile(r"<tool_call>|</tool_call>")
 
 
@@ -472,7 +479,8 @@ def _python_calls(code: str, max_depth: int, max_calls: int | None) -> list[Tool
     nodes = body.elts if isinstance(body, (ast.List, ast.Tuple)) else [body]
     if max_calls is not None and len(nodes) > max_calls:
         raise _too_many(len(nodes), max_calls)
-    return [_python_call(node, code, max_depth) for node in nodes]
+    names = None if code.isascii() else _WrittenNames(code)  # (isascii is O(1) on str)
+    return [_python_call(node, code, max_depth, names) for node in nodes]
 
 
 def _call_parens(brackets: str) -> int:
@@ -482,12 +490,12 @@ def _call_parens(brackets: str) -> int:
     return sum(1 for char, depth in zip(brackets, depths, strict=True) if char == "(" and depth == level)
 
 
-def _python_call(node: ast.expr, code: str, max_depth: int) -> ToolCall:
+def _python_call(node: ast.expr, code: str, max_depth: int, names: _WrittenNames | None) -> ToolCall:
     if not isinstance(node, ast.Call):
         raise _fail(f"Expected a tool call such as ls(a=True), got {_source(code, node)}")
     if not isinstance(node.func, ast.Name):
         raise _fail(f"Only plain tool names can be called, e.g. ls(...); got {_source(code, node.func)}")
-    name = node.func.id
+    name = node.func.id if names is None else names.of(node.func)
     args = []
     for position, arg in enumerate(node.args, 1):
         if isinstance(arg, ast.Starred):
@@ -497,10 +505,34 @@ def _python_call(node: ast.expr, code: str, max_depth: int) -> ToolCall:
     for keyword in node.keywords:
         if keyword.arg is None:
             raise _fail(f"{name}: **unpacking is not allowed; write each argument as name=literal")
-        if keyword.arg in kwargs:
-            raise _fail(f"{name}: argument {keyword.arg!r} is given more than once")
-        kwargs[keyword.arg] = _literal(keyword.value, code, f"{name}: argument {keyword.arg!r}", max_depth)
+        arg = keyword.arg if names is None else names.of(keyword)
+        if arg in kwargs:
+            raise _fail(f"{name}: argument {arg!r} is given more than once")
+        kwargs[arg] = _literal(keyword.value, code, f"{name}: argument {arg!r}", max_depth)
     return ToolCall(name, tuple(args), kwargs)
+
+
+class _WrittenNames:
+    """Tool and argument names exactly as written in non-ASCII ``code``.
+
+    Python's parser NFKC-normalises identifiers (``ｌｓ`` becomes ``ls``, ``ａ=1`` becomes ``a=1``); tools and
+    parameters match exactly as written (as in the JSON formats and the flat-call parser), so a look-alike name is
+    an unknown tool or an unexpected argument, never another tool. The parser's positions are UTF-8 byte offsets
+    per line: the text is encoded once and each name read in place, so many names stay linear in the text
+    (``ast.get_source_segment`` splits the whole text for every node).
+    """
+
+    def __init__(self, code: str) -> None:
+        self._data = code.encode()  # ast.parse accepted it: no lone surrogates
+        self._line_starts = [0, *(newline.end() for newline in _NEWLINES.finditer(self._data))]
+
+    def of(self, node: ast.Name | ast.keyword) -> str:
+        """The name of a called ``Name`` or of a ``keyword`` argument (whose text starts with it), as written."""
+        start = self._line_starts[node.lineno - 1] + node.col_offset
+        written = _WRITTEN_NAME.match(self._data, start)
+        if written is None:  # not expected: the parser put a name there; keep its reading
+            return node.id if isinstance(node, ast.Name) else str(node.arg)
+        return written.group().decode()
 
 
 def _literal(node: ast.expr, code: str, where: str, max_depth: int, depth: int = 0) -> Any:

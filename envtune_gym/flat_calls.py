@@ -14,7 +14,11 @@ import keyword
 import re
 from typing import Any
 
+# Names are ASCII and read exactly as written: a non-ASCII name (fullwidth ｌｓ) makes this parser give up, and the
+# ast path reads it as written too (Python's parser would NFKC-normalise it to ls; see actions._written).
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# Whitespace as Python's tokenizer knows it: re's \s also matches U+3000, U+00A0, \v..., on which ast.parse fails.
+_WS = r"[ \t\n\r\f]"
 # A string literal: characters read verbatim (no backslash, line end, NUL or lone surrogate) and the simple escapes
 # \n \t \\ \' \" (decoded below exactly as Python does); any other escape, or a prefix, gives up.
 _VERBATIM = r"[^{quote}\\\n\r\x00\ud800-\udfff]*"
@@ -24,18 +28,19 @@ _SCALAR = (
     rf"'{_STRING_BODY.format(quote=chr(39))}'|\"{_STRING_BODY.format(quote=chr(34))}\""
     r"|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?(?:[eE][+-]?[0-9]{1,2})?|True|False|None"
 )
-_LIST = rf"\[\s*(?:(?:{_SCALAR})\s*,\s*)*(?:{_SCALAR})?\s*\]"  # a flat list of scalars, e.g. numbers=[3, 16]
+# A flat list of scalars, e.g. numbers=[3, 16].
+_LIST = rf"\[{_WS}*(?:(?:{_SCALAR}){_WS}*,{_WS}*)*(?:{_SCALAR})?{_WS}*\]"
 _VALUE = rf"{_SCALAR}|{_LIST}"
 # An argument and what follows it: a comma, the call's close, both (f(a,)) or neither (not flat).
-_ARG = re.compile(rf"(?:({_NAME})\s*=\s*({_VALUE})|({_VALUE}))\s*(,)?\s*(\))?")
+_ARG = re.compile(rf"(?:({_NAME}){_WS}*={_WS}*({_VALUE})|({_VALUE})){_WS}*(,)?{_WS}*(\))?")
 _ITEM = re.compile(_SCALAR)
-_CALL_START = re.compile(rf"({_NAME})\(\s*(\))?")  # group 2: the call closes at once, f()
+_CALL_START = re.compile(rf"({_NAME})\({_WS}*(\))?")  # group 2: the call closes at once, f()
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
-_SPACES = re.compile(r"\s*")
-_SEPARATOR = re.compile(r"\s*,\s*")
+_SPACES = re.compile(rf"{_WS}*")
+_SEPARATOR = re.compile(rf"{_WS}*,{_WS}*")
 _INLINE_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
-_END = re.compile(r"\s*\Z")
+_END = re.compile(rf"{_WS}*\Z")
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
 FlatCall = tuple[str, tuple[Any, ...], dict[str, Any]]

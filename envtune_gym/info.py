@@ -85,7 +85,8 @@ class _AlwaysInfo(TypedDict):
     num_checked_turns: int
     #: Steps taken in the current turn that did not end it (the budget is ``max_steps_per_turn``).
     step_in_turn: int
-    #: OpenAI-format schemas of the tools available now (held-out tools appear at their turn).
+    #: OpenAI-format schemas of the tools available now (held-out tools appear at their turn). Read-only: shared by
+    #: every step and env and the validators; changing it raises TypeError (``envtune_gym.tools.thaw`` copies it).
     tools: list[dict[str, Any]]
     #: Tool names revealed at this step's new turn (empty unless a held-out function just appeared).
     new_tools: list[str]

@@ -39,6 +39,7 @@ import json
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
@@ -47,7 +48,13 @@ from typing import Any, Literal, NamedTuple, TypeVar, get_args, get_origin
 import jsonschema
 
 from envtune_gym.domains.base import IMMUTABLE_SCALARS, Domain, ToolError, fresh
-from envtune_gym.validation import compile_schema
+
+# thaw, FrozenDict and FrozenList are re-exported: errors and docs name them as envtune_gym.tools.*
+from envtune_gym.frozen import FrozenDict as FrozenDict
+from envtune_gym.frozen import FrozenList as FrozenList
+from envtune_gym.frozen import freeze
+from envtune_gym.frozen import thaw as thaw
+from envtune_gym.validation import SchemaValidator, compile_schema
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,7 +252,8 @@ def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpe
         "additionalProperties": False,
     }
     jsonschema.Draft202012Validator.check_schema(parameters)
-    return ToolSpec(method.__name__, domain_cls.name, description, parameters, tuple(order))
+    # Frozen: specs are shared by the whole process (validators, every env's info["tools"]); see FrozenDict.
+    return ToolSpec(method.__name__, domain_cls.name, description, freeze(parameters), tuple(order))
 
 
 @functools.cache
@@ -284,10 +292,7 @@ class _Validators:
 @functools.cache
 def _validators(domain_cls: type[Domain], name: str) -> _Validators:
     spec = next(spec for spec in tool_specs(domain_cls) if spec.name == name)
-    return _Validators(
-        jsonschema.Draft202012Validator(spec.parameters),
-        compile_schema(spec.parameters),
-    )
+    return _Validators(SchemaValidator(spec.parameters), compile_schema(spec.parameters))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -454,8 +459,12 @@ class ToolRegistry:
 
     def _unknown_tool(self, name: str, available: Iterable[str] | None) -> ToolCallError:
         pool = self._specs if available is None else available
-        close = difflib.get_close_matches(name, list(pool), n=3, cutoff=0.5)
+        # Names match exactly as written; a look-alike (fullwidth ｌｓ) is suggested by its NFKC form.
+        plain = name if name.isascii() else unicodedata.normalize("NFKC", name)
+        close = difflib.get_close_matches(plain, list(pool), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        if not name.isascii():
+            hint += " Names match exactly as written, and this one has non-ASCII characters."
         shown = name if len(name) <= 80 else name[:77] + "..."
         return ToolCallError(
             "unknown_tool",
@@ -470,8 +479,9 @@ class ToolRegistry:
         """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix.
 
         Returns the arguments to call with, sharing no mutable value with ``arguments`` (see :func:`isolated`).
-        Values are passed as given, as BFCL passes them: JSON Schema counts ``2.0`` as an integer, and the tool
-        receives ``2.0``.
+        Values are passed as given, as BFCL passes them. An ``integer`` parameter takes an ``int`` only: ``2.0``
+        is refused here (see :mod:`envtune_gym.validation`), so the tool never receives a float it would index
+        with.
         """
         spec = self.check_known(name)
         return _validate(spec, self._layout.validators(name), arguments)
@@ -590,6 +600,9 @@ def _describe_schema_error(spec: ToolSpec, error: jsonschema.ValidationError) ->
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         detail = f"argument {where!r} must be of type {expected}, got {_short(error.instance)}"
+        value = error.instance
+        if "integer" in expected and isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            detail += f" (write the integer {int(value)}, without a decimal point)"
     else:
         detail = f"argument {where!r}: {error.message}"
     return f"{spec.name}: {detail}. Signature: {spec.signature()}."

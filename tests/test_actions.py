@@ -598,6 +598,28 @@ def test_module_source_has_no_eval_exec_compile_or_literal_eval():
 # format_call, doctests and properties
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[ｌｓ()]", [("ｌｓ", (), {})]),  # fullwidth: a call to a tool that does not exist, not a reply
+        ("ｌｓ()", [("ｌｓ", (), {})]),
+        ("[cd(folder='x'), ｌｓ()]", [("cd", (), {"folder": "x"}), ("ｌｓ", (), {})]),  # not ls
+        ("[ls(ａ=True)]", [("ls", (), {"ａ": True})]),  # not a=True
+        ("[ls(ａ = True, a=False)]", [("ls", (), {"ａ": True, "a": False})]),  # two names, no duplicate
+        ("[ｉｆ(ｘ=[{'k': 1}])]", [("ｉｆ", (), {"ｘ": [{"k": 1}]})]),  # not the keyword if
+        ("[ls(a=1), ｐｗｄ()]", [("ls", (), {"a": 1}), ("ｐｗｄ", (), {})]),
+        ("[echo(content='ｌｓ(ａ=1)')]", [("echo", (), {"content": "ｌｓ(ａ=1)"})]),  # strings are data
+        (  # names on later lines, after other non-ASCII text and every kind of line break
+            "[echo(content='é'),\r\n ｌｓ(\n  ａ=[1],\r ｂ=2), ｇ(ｙ\\\n=1)]",
+            [("echo", (), {"content": "é"}), ("ｌｓ", (), {"ａ": [1], "ｂ": 2}), ("ｇ", (), {"ｙ": 1})],
+        ),
+        ('<tool_call>{"name": "ｌｓ", "arguments": {"ａ": true}}</tool_call>', [("ｌｓ", (), {"ａ": True})]),
+    ],
+)
+def test_names_are_read_exactly_as_written_never_nfkc_normalised(text: str, expected: list) -> None:
+    assert calls_of(text) == expected
+
+
 def test_format_call():
     assert format_call(ToolCall("ls")) == "ls()"
     call = ToolCall("mv", ("a.txt",), {"destination": "d", "n": -1, "x": [1.5, None], "y": {"k": True}})

@@ -35,9 +35,12 @@ def flat_as_tuples(flat):
 
 
 names = st.one_of(
-    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), st.sampled_from(keyword.kwlist)
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
+    st.sampled_from(keyword.kwlist),
+    st.sampled_from(["ｌｓ", "ａ", "lｓ", "ｉｆ", "café", "ℌ"]),  # names Python's parser NFKC-normalises
 )
-spaces = st.sampled_from(["", " ", "  ", "\n", "\t"])
+# "\f" is whitespace to Python; "\u3000", "\xa0" and "\v" are whitespace to re's \s but not to Python.
+spaces = st.sampled_from(["", " ", "  ", "\n", "\t", "\f", "\u3000", "\xa0", "\v"])
 # Bodies mix arbitrary text with escapes, simple ones (which the fast path decodes) and others (which it leaves).
 bodies = st.lists(
     st.one_of(
@@ -111,6 +114,15 @@ def test_fast_path_accepts_the_common_shapes(code):
     ],
 )  # fmt: skip
 def test_fast_path_leaves_everything_else_to_ast(code):
+    assert parse_flat_calls(code) is None
+
+
+@pytest.mark.parametrize(
+    "code", ["[ｌｓ()]", "[cd(folder='x'), ｌｓ()]", "[ls(ａ=True)]", "ls(a=1, ａ=2)", "[lｓ()]", "[ls(),\u3000pwd()]",
+             "ls(a=1,\xa0b=2)", "[ls(a=[1,\v2])]"],
+)  # fmt: skip
+def test_non_ascii_names_and_whitespace_are_left_to_ast(code):
+    # The ast path reads names exactly as written (see test_actions); this parser never normalises one.
     assert parse_flat_calls(code) is None
 
 

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
+import pickle
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
 import envtune_gym
+from envtune_gym.domains import DOMAINS, domain_class
 from envtune_gym.domains.base import Domain, ToolError
-from envtune_gym.tools import ToolCallError, ToolRegistry, encode_with, serialize_result, tool, tool_specs
+from envtune_gym.tools import (
+    FrozenDict,
+    FrozenList,
+    ToolCallError,
+    ToolRegistry,
+    encode_with,
+    freeze,
+    serialize_result,
+    thaw,
+    tool,
+    tool_specs,
+)
 
 
 class Shop(Domain):
@@ -230,3 +244,117 @@ def test_no_eval_exec_or_compile_anywhere_in_the_package():
             if isinstance(node, ast.Attribute) and node.attr == "literal_eval":
                 offenders.append(f"{path.name}:{node.lineno} literal_eval")
     assert offenders == []
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Integer parameters: an int, never an integral float (one rule for every tool of every domain)
+
+
+def _takes_integers(schema: dict) -> bool:
+    kinds = schema.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    return "integer" in kinds or ("items" in schema and _takes_integers(schema["items"]))
+
+
+def _valid_value(schema: dict):
+    """A schema-valid value for a parameter (its default, an enum member, or one of its type)."""
+    if "default" in schema:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "string")
+    kind = kind[0] if isinstance(kind, list) else kind
+    samples = {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "null": None}
+    return [_valid_value(schema.get("items", {}))] if kind == "array" else samples[kind]
+
+
+INTEGER_PARAMETERS = [
+    (domain, spec.name, param)
+    for domain in DOMAINS
+    for spec in tool_specs(domain_class(domain))
+    for param, schema in spec.parameters["properties"].items()
+    if _takes_integers(schema)
+]
+
+
+def test_the_registry_has_integer_parameters_in_several_domains():
+    assert len({domain for domain, _, _ in INTEGER_PARAMETERS}) >= 5 and len(INTEGER_PARAMETERS) >= 15
+
+
+@pytest.mark.parametrize(("domain", "name", "param"), INTEGER_PARAMETERS, ids=lambda part: str(part))
+def test_every_integer_parameter_refuses_an_integral_float_before_the_tool_runs(domain, name, param):
+    instance = domain_class(domain)()
+    instance.load_scenario({})
+    tools = ToolRegistry([instance])
+    spec = tools.spec(name)
+    properties = spec.parameters["properties"]
+    base = {key: _valid_value(properties[key]) for key in spec.parameters["required"]}
+    integral = [2.0] if properties[param].get("type") == "array" else 2.0
+    whole = [2] if properties[param].get("type") == "array" else 2
+    before = copy.deepcopy(instance.state())
+    outcome = tools.execute(name, {**base, param: integral})
+    assert outcome.error == "invalid_arguments"
+    assert f"argument '{param}" in json.loads(outcome.result)["error"]
+    assert instance.state() == before  # refused at validation: the tool never ran
+    tools.validate(name, {**base, param: whole})  # the same call with an int is valid
+
+
+def test_an_integral_float_error_says_how_to_write_the_integer(shop):
+    outcome = ToolRegistry([shop]).execute("buy", {"item": "apple", "quantity": 2.0})
+    assert outcome.error == "invalid_arguments" and shop.stock == {"apple": 2}
+    assert (
+        "must be of type integer, got float 2.0 (write the integer 2, without a decimal point)"
+        in outcome.result
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Schemas are read-only: validators and every env share them
+
+
+def test_tool_schemas_are_frozen_so_no_caller_can_change_validation(shop):
+    tools = ToolRegistry([shop])
+    parameters = tools.spec("buy").parameters
+    for change in (
+        lambda: parameters["properties"]["quantity"].__setitem__("type", "number"),
+        lambda: parameters["properties"].pop("quantity"),
+        lambda: parameters["required"].append("gift"),
+        lambda: parameters["required"].clear(),
+        lambda: parameters.update({"additionalProperties": True}),
+        lambda: tools.schemas()[0]["function"]["parameters"]["properties"].clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    assert tools.execute("buy", {"item": "apple", "quantity": 1.0}).error == "invalid_arguments"
+    assert tools.execute("buy", {"item": "apple", "quantity": 1}).error is None
+
+
+def test_frozen_schemas_read_copy_and_pickle_like_plain_data():
+    schema = freeze({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})
+    assert schema == {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    assert (
+        json.dumps(schema)
+        == '{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}'
+    )
+    assert (
+        repr(schema["required"]) == "['n']"
+        and isinstance(schema, dict)
+        and isinstance(schema["required"], list)
+    )
+    assert copy.deepcopy(schema) is schema and copy.copy(schema) is schema and freeze(schema) is schema
+    unpickled = pickle.loads(pickle.dumps(schema))
+    assert unpickled == schema and type(unpickled) is FrozenDict and type(unpickled["required"]) is FrozenList
+    editable = thaw(schema)
+    editable["properties"]["n"]["type"] = "number"
+    editable["required"].append("m")
+    assert (
+        type(editable) is dict
+        and schema["properties"]["n"]["type"] == "integer"
+        and schema["required"] == ["n"]
+    )
+
+
+def test_a_look_alike_tool_name_is_unknown_and_the_message_names_the_ascii_tool(shop):
+    outcome = ToolRegistry([shop]).execute("ｂｕｙ", {"item": "apple"})
+    assert outcome.error == "unknown_tool" and shop.stock == {"apple": 2}
+    assert "Did you mean 'buy'?" in json.loads(outcome.result)["error"]

@@ -1,15 +1,14 @@
-"""The compiled argument check agrees with jsonschema on every schema the tools produce."""
+"""The compiled argument check agrees with the jsonschema authority on every schema the tools produce."""
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envtune_gym.domains import domain_class
 from envtune_gym.tools import tool_specs
-from envtune_gym.validation import compile_schema
+from envtune_gym.validation import SchemaValidator, compile_schema
 
 EXTRA_SCHEMAS = [
     {
@@ -54,7 +53,24 @@ def arguments_for(draw, schema):
 @given(data=st.data())
 def test_compiled_check_agrees_with_jsonschema(schema, data):
     arguments = data.draw(arguments_for(schema))
-    assert compile_schema(schema)(arguments) == jsonschema.Draft202012Validator(schema).is_valid(arguments)
+    assert compile_schema(schema)(arguments) == SchemaValidator(schema).is_valid(arguments)
+
+
+@pytest.mark.parametrize("check", [compile_schema, lambda schema: SchemaValidator(schema).is_valid])
+def test_an_integer_is_an_int_never_an_integral_float_or_a_bool(check):
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}, "ns": {"type": "array", "items": {"type": "integer"}},
+                       "maybe": {"type": ["integer", "null"]}, "x": {"type": "number"}},
+        "additionalProperties": False,
+    }  # fmt: skip
+    is_valid = check(schema)
+    assert is_valid({"n": 2, "ns": [0, -3], "maybe": None, "x": 2})
+    for bad in ({"n": 2.0}, {"n": -0.0}, {"n": 1e20}, {"n": True}, {"ns": [1, 2.0]}, {"maybe": 3.0}):
+        assert not is_valid(bad), bad
+    assert (
+        is_valid({"x": 2.0}) and is_valid({"x": 2.5}) and not is_valid({"x": False})
+    )  # numbers are unchanged
 
 
 def test_non_object_arguments_and_unsupported_keywords():

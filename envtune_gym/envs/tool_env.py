@@ -33,7 +33,7 @@ from envtune_gym.spaces import UnicodeText
 from envtune_gym.tasks import Category, Task
 from envtune_gym.tasks.bfcl import Split
 from envtune_gym.tasks.sources import TaskSource, resolve_tasks
-from envtune_gym.tools import ToolCallError, ToolRegistry
+from envtune_gym.tools import ToolCallError, ToolRegistry, freeze
 
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
 REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
@@ -117,8 +117,12 @@ class ToolUseEnv(gym.Env[str, str]):
         self._task_index = {task.id: task for task in self.tasks}
         if len(self._task_index) != len(self.tasks):
             raise ValueError("task ids must be unique")
-        if max_steps_per_turn < 1:
-            raise ValueError(f"max_steps_per_turn must be >= 1, got {max_steps_per_turn}")
+        for name, value in (
+            ("max_steps_per_turn", max_steps_per_turn),
+            ("max_observation_length", max_observation_length),
+        ):  # an int, not True or 1.5 or NaN (NaN compares false with every bound: it would never truncate)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be >= 1 and an integer, got {value!r}")
         if observation_format not in ("tagged", "json"):
             raise ValueError(f"observation_format must be 'tagged' or 'json', got {observation_format!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -251,7 +255,8 @@ class ToolUseEnv(gym.Env[str, str]):
         return list(self._require_episode(allow_done=True).transcript)
 
     def tool_schemas(self) -> list[dict[str, Any]]:
-        """OpenAI-format schemas of the tools available now (as in ``info["tools"]``)."""
+        """OpenAI-format schemas of the tools available now (as in ``info["tools"]``: read-only, see
+        :func:`envtune_gym.tools.freeze`; :func:`envtune_gym.tools.thaw` makes an editable copy)."""
         episode = self._require_episode(allow_done=True)
         return self._schemas(episode)
 
@@ -420,10 +425,11 @@ class ToolUseEnv(gym.Env[str, str]):
 
     def _schemas(self, episode: _Episode) -> list[dict[str, Any]]:
         schemas = episode.schemas
-        if schemas is None:  # a set of tools the env has seen before, in most episodes: shared, read-only
+        if schemas is None:  # a set of tools the env has seen before, in most episodes: shared, so frozen
             schemas = self._schema_cache.get(episode.available)
-            if schemas is None:
-                schemas = self._schema_cache[episode.available] = episode.tools.schemas(episode.available)
+            if schemas is None:  # frozen once per tool set: no per-step copy, and no caller can change them
+                schemas = freeze(episode.tools.schemas(episode.available))
+                self._schema_cache[episode.available] = schemas
             episode.schemas = schemas
         return schemas
 
@@ -454,7 +460,7 @@ class ToolUseEnv(gym.Env[str, str]):
         if action_error is not None:
             info["action_error"] = action_error
         if turn_result is not None:
-            info["turn_result"] = turn_result
+            info["turn_result"] = _handed_out(turn_result)
         if success is not None:
             info["success"] = success
         return info
@@ -506,3 +512,14 @@ def _rejected(message: str) -> ParsedAction:
 
 def _format_transcript(entries: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"[{role}]\n{text}\n" for role, text in entries)
+
+
+def _handed_out(result: TurnResult) -> TurnResult:
+    """A copy of the env's record of a turn for ``info``: what a caller does to it cannot change ``success``.
+
+    Once per turn end, and a few small containers: the diff and the missing results are bounded.
+    """
+    copied = dict(result)
+    copied["missing_results"] = list(result["missing_results"])
+    copied["state_diff"] = {path: dict(entry) for path, entry in result["state_diff"].items()}
+    return copied  # type: ignore[return-value]

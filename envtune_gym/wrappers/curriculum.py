@@ -15,6 +15,8 @@ controller: it records the episodes it sees and pushes the stage to every copy, 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -93,17 +95,16 @@ class CurriculumController:
     ) -> None:
         if not stages:
             raise ValueError("a curriculum needs at least one stage")
-        if window < 1:
-            raise ValueError(f"window must be >= 1, got {window}")
-        if demotion_threshold is not None and demotion_threshold >= threshold:
-            raise ValueError("demotion_threshold must be below threshold, or the stage would oscillate")
+        if not all(isinstance(stage, Stage) for stage in stages):
+            raise ValueError("stages must be Stage values")
+        _check_settings(window, threshold, demotion_threshold)
         self.stages = tuple(stages)
-        self.window = window
-        self.threshold = threshold
-        self.demotion_threshold = demotion_threshold
+        self.window = int(window)
+        self.threshold = float(threshold)
+        self.demotion_threshold = None if demotion_threshold is None else float(demotion_threshold)
         self.stage = 0
         self.transitions: list[dict[str, Any]] = []
-        self._outcomes: deque[float] = deque(maxlen=window)
+        self._outcomes: deque[float] = deque(maxlen=self.window)
         self._episodes = 0
 
     @property
@@ -117,7 +118,12 @@ class CurriculumController:
         return sum(self._outcomes) / len(self._outcomes) if self._outcomes else None
 
     def record(self, outcome: float) -> bool:
-        """Record one episode's outcome (success 0/1, or its return); True if the stage changed."""
+        """Record one episode's outcome (success 0/1 or a bool, or its return); True if the stage changed.
+
+        A non-finite outcome is a ``ValueError``: one NaN would make the window mean NaN until it left the window,
+        and NaN compares false with both thresholds, so the stage could not move.
+        """
+        _check_finite(outcome, "outcome")  # before anything changes
         self._episodes += 1
         self._outcomes.append(float(outcome))
         if len(self._outcomes) < self.window:
@@ -130,9 +136,12 @@ class CurriculumController:
         return False
 
     def set_stage(self, stage: int) -> None:
-        """Jump to a stage (e.g. pushed from a training loop's controller); the window starts afresh."""
-        if not 0 <= stage < len(self.stages):
-            raise ValueError(f"stage must be in 0..{len(self.stages) - 1}, got {stage}")
+        """Jump to a stage (e.g. pushed from a training loop's controller); the window starts afresh.
+
+        ``stage`` is an integer index (a NumPy integer too, stored as ``int``); ``True`` or ``1.5`` is a
+        ``ValueError``.
+        """
+        stage = self._stage_index(stage)
         if stage != self.stage:
             self.stage = stage
             self._outcomes.clear()
@@ -151,15 +160,41 @@ class CurriculumController:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict`; the stages must be the same."""
+        """Restore a :meth:`state_dict`; the stages must be the same.
+
+        The whole checkpoint is checked before anything changes: a missing key, a stage out of range, bad settings
+        or a non-finite outcome is a ``ValueError`` and leaves the controller as it was.
+        """
+        missing = sorted(set(_STATE_KEYS) - set(state)) if isinstance(state, dict) else list(_STATE_KEYS)
+        if missing:
+            raise ValueError(f"not a CurriculumController checkpoint: missing {missing}")
         if _plain([asdict(stage) for stage in self.stages]) != _plain(state["stages"]):
             raise ValueError("the checkpoint was saved with different stages")
-        self.window, self.threshold = state["window"], state["threshold"]
-        self.demotion_threshold = state["demotion_threshold"]
-        self.stage = state["stage"]
-        self._outcomes = deque(state["outcomes"], maxlen=self.window)
-        self._episodes = state["episodes"]
-        self.transitions = [dict(t) for t in state["transitions"]]
+        _check_settings(state["window"], state["threshold"], state["demotion_threshold"])
+        stage = self._stage_index(state["stage"])
+        outcomes, episodes, transitions = state["outcomes"], state["episodes"], state["transitions"]
+        if not isinstance(outcomes, list):
+            raise ValueError(f"checkpoint 'outcomes' must be a list, got {type(outcomes).__name__}")
+        for value in outcomes:
+            _check_finite(value, "a checkpoint outcome")
+        if not _is_integer(episodes) or episodes < 0:
+            raise ValueError(f"checkpoint 'episodes' must be a non-negative integer, got {episodes!r}")
+        if not isinstance(transitions, list) or not all(isinstance(t, dict) for t in transitions):
+            raise ValueError("checkpoint 'transitions' must be a list of dicts")
+        self.window, self.threshold = int(state["window"]), float(state["threshold"])
+        demotion = state["demotion_threshold"]
+        self.demotion_threshold = None if demotion is None else float(demotion)
+        self.stage = stage
+        self._outcomes = deque((float(value) for value in outcomes), maxlen=self.window)
+        self._episodes = int(episodes)
+        self.transitions = [dict(t) for t in transitions]
+
+    def _stage_index(self, stage: Any) -> int:
+        """``stage`` as a valid index into the stages, else a ``ValueError`` that says what is allowed."""
+        last = len(self.stages) - 1
+        if not _is_integer(stage) or not 0 <= stage <= last:
+            raise ValueError(f"stage must be an integer in 0..{last}, got {stage!r}")
+        return int(stage)
 
     def _move(self, direction: int, mean: float) -> bool:
         before = self.stage
@@ -169,6 +204,47 @@ class CurriculumController:
             {"episode": self._episodes, "from": before, "to": self.stage, "window_mean": mean}
         )
         return True
+
+
+#: The keys of a :meth:`CurriculumController.state_dict`.
+_STATE_KEYS = (
+    "stage",
+    "outcomes",
+    "episodes",
+    "transitions",
+    "window",
+    "threshold",
+    "demotion_threshold",
+    "stages",
+)
+
+
+def _is_integer(value: Any) -> bool:
+    """An integer (a NumPy one too), but not a bool: ``True`` is no stage, window or count."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    """A finite real number, bools excluded (NaN compares false with every threshold)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_finite(outcome: Any, what: str) -> None:
+    """Raise ``ValueError`` unless ``outcome`` is a finite number; a bool counts as 0/1 (success)."""
+    if not (isinstance(outcome, bool) or _is_finite(outcome)):
+        raise ValueError(f"{what} must be a finite number, got {outcome!r}")
+
+
+def _check_settings(window: Any, threshold: Any, demotion_threshold: Any) -> None:
+    """Raise ``ValueError`` unless the window is a positive integer and the thresholds finite, demotion below."""
+    if not _is_integer(window) or window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}")
+    if not _is_finite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    if demotion_threshold is not None and not _is_finite(demotion_threshold):
+        raise ValueError(f"demotion_threshold must be a finite number or None, got {demotion_threshold!r}")
+    if demotion_threshold is not None and demotion_threshold >= threshold:
+        raise ValueError("demotion_threshold must be below threshold, or the stage would oscillate")
 
 
 def _plain(value: Any) -> Any:

@@ -343,8 +343,7 @@ def test_registry_dispatch(api: TwitterAPI) -> None:
     outcome = tools.execute("retweet", {"tweet_id": 99})
     assert outcome.error == "tool_error" and "no tweet with ID 99" in json.loads(outcome.result)["error"]
     assert tools.execute("retweet", {"tweet_id": "1"}).error == "invalid_arguments"
-    assert (
-        tools.execute("retweet", {"tweet_id": 1.0}).result == '{"retweet_status": "Successfully retweeted"}'
-    )
-    # A whole-number float is a valid integer to JSON Schema and reaches the tool as given, as in BFCL.
-    assert api.retweets["ann"] == [1.0] and type(api.retweets["ann"][0]) is float
+    # A whole-number float for an integer parameter is refused before the tool runs (docs/envs.md).
+    assert tools.execute("retweet", {"tweet_id": 1.0}).error == "invalid_arguments"
+    assert tools.execute("retweet", {"tweet_id": 1}).result == '{"retweet_status": "Successfully retweeted"}'
+    assert api.retweets["ann"] == [1] and type(api.retweets["ann"][0]) is int

@@ -490,9 +490,11 @@ def test_tool_specs() -> None:
 
 def test_registry_dispatch(bot: TradingBot) -> None:
     tools = ToolRegistry([bot])
-    outcome = tools.execute("place_order", tools.bind("place_order", ("Buy", "AAPL", 10, 2.0), {}))
-    # A whole-number float is a valid integer to JSON Schema and reaches the tool as given, as in BFCL.
-    assert outcome.error is None and outcome.result.endswith('"price": 10.0, "amount": 2.0}')
+    # A whole-number float for an integer parameter is refused before the tool runs (docs/envs.md).
+    refused = tools.execute("place_order", tools.bind("place_order", ("Buy", "AAPL", 10, 2.0), {}))
+    assert refused.error == "invalid_arguments"
+    outcome = tools.execute("place_order", tools.bind("place_order", ("Buy", "AAPL", 10, 2), {}))
+    assert outcome.error is None and outcome.result.endswith('"price": 10.0, "amount": 2}')
     assert tools.execute("get_order_details", {"order_id": "12401"}).error == "invalid_arguments"
     outcome = tools.execute("cancel_order", {"order_id": 12345})
     assert outcome.error == "tool_error" and "already completed" in json.loads(outcome.result)["error"]

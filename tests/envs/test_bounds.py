@@ -140,3 +140,21 @@ def test_cut_text_never_exceeds_its_limit(limit):
 def test_bounds_must_be_positive_integers(name, value):
     with pytest.raises(ValueError, match=name):
         gym.make("EnvTune/FileSystem-v0", **{name: value})
+
+
+def test_editing_info_turn_result_cannot_change_the_verdict():
+    env = gym.make("EnvTune/FileSystem-v0").unwrapped
+    env.reset(options={"task_id": "filesystem_base_0"})
+    _, _, _, _, info = env.step("I will not do it.")  # an empty turn fails
+    assert info["turn_result"]["passed"] is False
+    info["turn_result"]["passed"] = True
+    info["turn_result"]["missing_results"].append("x")
+    for _ in range(env._episode.task.num_turns):
+        _, reward, terminated, truncated, info = env.step("No.")
+        if terminated or truncated:
+            break
+    assert reward == 0.0 and info["success"] is False
+    assert (
+        env._episode.turn_results[0]["passed"] is False
+        and "x" not in env._episode.turn_results[0]["missing_results"]
+    )

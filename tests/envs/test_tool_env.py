@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import re
 
 import gymnasium as gym
 import pytest
@@ -16,6 +17,7 @@ from envtune_gym.envs import REVEAL_MESSAGE, ToolUseEnv
 from envtune_gym.info import ALWAYS_KEYS, EVENT_KEYS
 from envtune_gym.tasks import Task
 from envtune_gym.tasks.bundled import load_bundled
+from envtune_gym.tools import thaw
 
 FS_TASKS = load_bundled("filesystem")
 #: Every bundled task of every registered env id, with the id that serves it.
@@ -407,6 +409,13 @@ def test_constructor_errors_are_clear():
         ToolUseEnv("filesystem").step("[ls()]")
 
 
+@pytest.mark.parametrize("argument", ["max_steps_per_turn", "max_observation_length"])
+@pytest.mark.parametrize("value", [float("nan"), 1.5, 20.0, True, 0, -1, "20", None])
+def test_step_and_length_bounds_must_be_positive_integers(argument, value):
+    with pytest.raises(ValueError, match=re.escape(f"{argument} must be >= 1 and an integer, got {value!r}")):
+        ToolUseEnv("filesystem", **{argument: value})
+
+
 def test_category_filter_selects_tasks():
     env = gym.make("EnvTune/FileSystem-v0", category=["miss_func"])
     assert {task.category for task in env.unwrapped.tasks} == {"miss_func"}
@@ -448,3 +457,73 @@ def test_domain_envs_with_bfcl_tasks_have_the_expected_counts():
         assert len(gym.make(env_id, task_source="bfcl").unwrapped.tasks) == expected, env_id
     with pytest.raises(ValueError, match="BFCL has no task that involves only MessageAPI.*EnvTune/BFCL-v0"):
         gym.make("EnvTune/Messaging-v0", task_source="bfcl")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# info cannot corrupt the env; integer arguments; names as written
+
+
+def tool_names(tools) -> list[str]:
+    return [tool["function"]["name"] for tool in tools]
+
+
+def test_info_tools_are_read_only_and_cannot_change_validation_or_another_env():
+    env = ToolUseEnv([simple_task()])
+    _, info = env.reset()
+    names = tool_names(info["tools"])
+    tail = info["tools"][names.index("tail")]["function"]
+    for change in (
+        lambda: tail["parameters"]["properties"]["lines"].__setitem__("type", "string"),
+        lambda: tail["parameters"]["properties"].clear(),
+        lambda: tail.__setitem__("name", "head"),
+        lambda: info["tools"].pop(),
+        lambda: info["tools"].append({"type": "function"}),
+    ):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    editable = thaw(info["tools"])  # a caller's own copy: change it at will
+    editable.pop()
+    editable[names.index("tail")]["function"]["parameters"]["properties"]["lines"]["type"] = "string"
+    _, again = env.reset()
+    _, other = ToolUseEnv([simple_task()]).reset()
+    assert tool_names(again["tools"]) == tool_names(other["tools"]) == names and len(names) == 18
+    assert again["tools"] == other["tools"] == env.tool_schemas() != editable
+    _, _, _, _, info = env.step(
+        "[cd(folder='docs'), tail(file_name='a.txt'), tail(file_name='a.txt', lines=1)]"
+    )
+    assert [(call["error"], call["result"]) for call in info["calls"]][1:] == [
+        (None, '{"last_lines": "x\\ny"}'),
+        (None, '{"last_lines": "y"}'),
+    ]
+
+
+def test_an_integral_float_for_an_integer_is_an_invalid_argument_and_the_episode_goes_on():
+    env = ToolUseEnv([simple_task()])
+    env.reset()
+    env.step("[cd(folder='docs')]")
+    observation, _, terminated, truncated, info = env.step("[tail(file_name='a.txt', lines=2.0)]")
+    assert info["calls"][0]["error"] == "invalid_arguments" and not (terminated or truncated)
+    assert "write the integer 2" in observation and "turn_result" not in info
+    _, _, _, _, info = env.step("[tail(file_name='a.txt', lines=2)]")
+    assert info["calls"][0]["error"] is None
+
+
+@pytest.mark.parametrize(
+    ("action", "errors"),
+    [
+        ("[ｌｓ()]", [("ｌｓ", "unknown_tool")]),  # not a reply: the turn goes on
+        ("ｌｓ()", [("ｌｓ", "unknown_tool")]),
+        ("[cd(folder='docs'), ｌｓ()]", [("cd", None), ("ｌｓ", "unknown_tool")]),  # ls does not run
+        ("[ls(ａ=True)]", [("ls", "invalid_arguments")]),  # not a=True
+        ('<tool_call>{"name": "ｌｓ", "arguments": {}}</tool_call>', [("ｌｓ", "unknown_tool")]),
+    ],
+)
+def test_look_alike_names_are_errors_never_a_reply_or_another_tool(action, errors):
+    env = ToolUseEnv([simple_task()])
+    env.reset()
+    observation, _, terminated, truncated, info = env.step(action)
+    assert [(call["name"], call["error"]) for call in info["calls"]] == errors
+    assert "turn_result" not in info and info["turn"] == 0 and not (terminated or truncated)
+    assert "notes.md" not in observation and "a.txt" not in observation  # no listing: ls never ran
+    if errors[-1][1] == "invalid_arguments":
+        assert "unexpected argument(s) 'ａ'" in json.loads(info["calls"][-1]["result"])["error"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from envtune_gym.agents.oracle import TURN_DONE, oracle_actions
@@ -57,6 +59,81 @@ def test_state_survives_save_and_load_through_json():
     assert restored.record(1) == controller.record(1) and restored.stage == controller.stage
     with pytest.raises(ValueError, match="different stages"):
         CurriculumController(stages=DEFAULT_STAGES[:2]).load_state_dict(saved)
+
+
+def test_load_state_dict_checks_the_whole_checkpoint_before_changing_anything():
+    controller = CurriculumController(window=3, threshold=0.6)
+    controller.record(1)
+    saved = controller.state_dict()
+    for change, message in [
+        ({"stage": 99}, "stage must be an integer in 0..3, got 99"),
+        ({"stage": -1}, "stage must be an integer in 0..3"),
+        ({"stage": True}, "stage must be an integer"),
+        ({"stage": 1.5}, "stage must be an integer"),
+        ({"window": 0}, "window must be a positive integer"),
+        ({"threshold": float("nan")}, "threshold must be a finite number"),
+        ({"demotion_threshold": 0.9}, "below threshold"),
+        ({"outcomes": [1.0, float("nan")]}, "outcome must be a finite number"),
+        ({"outcomes": "1"}, "'outcomes' must be a list"),
+        ({"episodes": -1}, "'episodes' must be a non-negative integer"),
+        ({"transitions": [1]}, "'transitions' must be a list of dicts"),
+    ]:
+        restored = CurriculumController(window=3, threshold=0.6)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            restored.load_state_dict({**saved, **change})
+        assert (
+            restored.state_dict() == CurriculumController(window=3, threshold=0.6).state_dict()
+        )  # unchanged
+    with pytest.raises(ValueError, match="missing"):
+        CurriculumController().load_state_dict({"stage": 99})
+
+
+@pytest.mark.parametrize("stage", [True, False, 1.5, 99, -1, "1", None])
+def test_set_stage_takes_an_index_of_a_stage_only(stage):
+    controller = CurriculumController()
+    with pytest.raises(ValueError, match="stage must be an integer in 0..3"):
+        controller.set_stage(stage)
+    assert controller.stage == 0
+
+
+def test_set_stage_accepts_numpy_integers_and_reports_plain_ints():
+    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"))
+    env.set_stage(np.int64(2))
+    _, info = env.reset(seed=0)
+    assert (
+        type(env.stage) is int
+        and info["curriculum"]["stage"] == 2
+        and type(info["curriculum"]["stage"]) is int
+    )
+    with pytest.raises(ValueError, match="got True"):
+        env.stage = True
+    assert env.stage == 2
+
+
+@pytest.mark.parametrize("outcome", [float("nan"), float("inf"), -float("inf"), "1", None])
+def test_a_non_finite_outcome_is_refused_and_the_window_keeps_moving(outcome):
+    controller = CurriculumController(window=2, threshold=0.5)
+    controller.record(0.0)
+    with pytest.raises(ValueError, match="outcome must be a finite number"):
+        controller.record(outcome)
+    assert controller.window_mean == 0.0 and controller.state_dict()["episodes"] == 1
+    assert controller.record(True) and controller.stage == 1  # a bool success counts as 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"window": 1.5}, "window must be a positive integer"),
+        ({"window": True}, "window must be a positive integer"),
+        ({"threshold": float("nan")}, "threshold must be a finite number"),
+        ({"threshold": True}, "threshold must be a finite number"),
+        ({"demotion_threshold": float("nan")}, "demotion_threshold must be a finite number or None"),
+        ({"stages": ["syntax"]}, "stages must be Stage values"),
+    ],
+)
+def test_controller_settings_are_checked(settings, message):
+    with pytest.raises(ValueError, match=message):
+        CurriculumController(**settings)
 
 
 def test_the_gate_draws_stage_tasks_pays_the_stage_reward_and_switches_hints():
