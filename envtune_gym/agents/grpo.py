@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -68,6 +69,7 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
         resumed_from = _require_checkpoint(out)
         start_step = ckpt.read_state(resumed_from)["step"]
     torch.manual_seed(config.seed)
+    fit_threads_to_cores()
     policy = load_policy(
         config,
         checkpoint=resumed_from / "policy" if resumed_from else None,
@@ -433,6 +435,17 @@ def _reference_model(
     else:
         ckpt.save_reference(out, reference)
     return reference
+
+
+def fit_threads_to_cores() -> int:
+    """Use no more torch threads than this process may run on (its CPU affinity, e.g. a container's share).
+
+    torch counts the machine's physical cores; threads beyond the cores granted only wait for each other.
+    Returns the thread count now in use.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), len(os.sched_getaffinity(0)))))
+    return torch.get_num_threads()
 
 
 def _quiet_transformers() -> None:

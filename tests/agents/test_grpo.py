@@ -430,3 +430,20 @@ def test_the_qwen3_4b_preset_runs_end_to_end_with_a_small_stand_in_model(tmp_pat
     row = result.rows[0]
     assert row["stage_name"] == "syntax" and row["episodes"] == 2
     assert (tmp_path / "run" / "checkpoints" / "step_000001" / "policy" / "adapter_config.json").is_file()
+
+
+def test_torch_threads_fit_the_cores_this_process_may_use(monkeypatch):
+    import os
+
+    from envtune_gym.agents.grpo import fit_threads_to_cores
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(8)
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+        assert fit_threads_to_cores() == 1
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+        torch.set_num_threads(2)
+        assert fit_threads_to_cores() == 2  # never more than torch's own choice
+    finally:
+        torch.set_num_threads(before)
