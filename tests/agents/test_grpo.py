@@ -447,3 +447,17 @@ def test_torch_threads_fit_the_cores_this_process_may_use(monkeypatch):
         assert fit_threads_to_cores() == 2  # never more than torch's own choice
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("preset", [None, "ACTIVE"])
+def test_openmp_threads_sleep_while_they_wait_unless_the_user_says_otherwise(preset):
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    script = "import os, envtune_gym.agents; print(os.environ['OMP_WAIT_POLICY'])"
+    printed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert printed.stdout.strip() == (preset or "PASSIVE")
