@@ -459,5 +459,7 @@ def test_openmp_threads_sleep_while_they_wait_unless_the_user_says_otherwise(pre
     if preset:
         env["OMP_WAIT_POLICY"] = preset
     script = "import os, envtune_gym.agents; print(os.environ['OMP_WAIT_POLICY'])"
-    printed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    printed = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     assert printed.stdout.strip() == (preset or "PASSIVE")
