@@ -76,11 +76,11 @@ def test_results_are_cut_at_the_result_limit_everywhere_they_go():
 
 def test_many_large_results_keep_the_process_small():
     env = _env()
-    env.step(_doubling_action(9, name_length=240))  # each find() below would return ~1.5 MB of paths
+    env.step(_doubling_action(8, name_length=240))  # each find() below would return ~0.7 MB of paths
     action = "[" + ", ".join(["find()"] * 64) + "]"
     tracemalloc.start()
     try:
-        for _ in range(6):
+        for _ in range(12):
             _, _, _, _, info = env.step(action)
         current, peak = tracemalloc.get_traced_memory()
     finally:
@@ -89,6 +89,16 @@ def test_many_large_results_keep_the_process_small():
     kept = env._episode.agent_results
     assert kept.chars <= env.max_kept_result_chars and any(type(item) is bytes for item in kept)
     assert current < 100 * 2**20 and peak < 150 * 2**20, (current, peak)
+
+
+def test_a_find_over_a_huge_shared_tree_stops_its_walk():
+    """18 doublings make 262,144 logical copies: each find gives up after a bounded walk, with an actionable error."""
+    env = _env()
+    env.step(_doubling_action(18))
+    _, _, _, _, info = env.step("[cd(folder='a'), " + ", ".join(["find()"] * 63) + "]")
+    finds = info["calls"][1:]
+    assert len(finds) == 63 and all(call["error"] == "tool_error" for call in finds)
+    assert "too many entries" in finds[0]["result"] and "search from a deeper directory" in finds[0]["result"]
 
 
 @pytest.mark.parametrize("budget", [16_777_216, 1])
