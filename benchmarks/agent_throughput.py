@@ -36,8 +36,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from envtune_gym.agents.batches import collate  # noqa: E402
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
-from envtune_gym.agents.grpo import _collate, _micro_step, policy_update  # noqa: E402
+from envtune_gym.agents.grpo import _micro_step, policy_update  # noqa: E402
 from envtune_gym.agents.losses import clipped_surrogate, masked_sum  # noqa: E402
 from envtune_gym.agents.memory import QWEN3_4B_CONFIG  # noqa: E402
 from envtune_gym.agents.policy import Policy, enable_activation_checkpointing, resolve_device  # noqa: E402
@@ -154,7 +155,7 @@ def bench_training(model, vocab: int, args: argparse.Namespace, device: torch.de
     def chunked() -> None:
         policy_update(policy, None, optimizer, trajectories, advantages, config)
 
-    micro = _collate(trajectories[: args.micro_batch], advantages[: args.micro_batch], device)
+    micro = collate(trajectories[: args.micro_batch], advantages[: args.micro_batch], device)
     micro_tokens = max(1, int(micro.loss_mask.sum()))
 
     def chunked_micro_batch() -> None:

@@ -21,7 +21,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import torch
 
 import envtune_gym  # noqa: F401  (registers the EnvTune ids)
 from envtune_gym.agents import checkpoint as ckpt
+from envtune_gym.agents.batches import Batch, collate, micro_batches, sequence_logprobs
 from envtune_gym.agents.config import GRPOConfig
 from envtune_gym.agents.engine import RolloutEngine, RolloutStats
 from envtune_gym.agents.losses import (
@@ -39,7 +40,6 @@ from envtune_gym.agents.losses import (
     group_advantages,
     k3_kl,
     masked_sum,
-    token_logprobs,
 )
 from envtune_gym.agents.memory import MemoryPlan, ModelShape, available_bytes
 from envtune_gym.agents.metrics import MetricsLogger, ProgressBar, plot_curves, summarize
@@ -93,12 +93,13 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
     if resumed_from:
         ckpt.load_trainer_state(resumed_from, optimizer, scheduler)
         controller.load_state_dict(ckpt.read_state(resumed_from)["curriculum"])
+    run = RunState(policy, reference, chat, runners, controller, optimizer, scheduler)
     logger = MetricsLogger(out, tensorboard=config.tensorboard, resume=resume)
     if resume:
         logger.truncate_after(start_step + 1)
     with logger, ProgressBar(config.total_steps, initial=start_step, enabled=config.progress) as bar:
         for step in range(start_step, config.total_steps):
-            row = grpo_step(step, policy, reference, chat, runners, controller, optimizer, scheduler, config)
+            row = grpo_step(step, run, config)
             logger.log(row)
             bar.update(row)
             if out and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.total_steps):
@@ -110,36 +111,47 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
     return TrainResult(rows, policy, controller, out, sft_rows)
 
 
-def grpo_step(
-    step: int,
-    policy: Policy,
-    reference: torch.nn.Module | None,
-    chat: ChatFormat,
-    runners: list[EpisodeRunner],
-    controller: CurriculumController,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    config: GRPOConfig,
-) -> dict[str, Any]:
-    """One GRPO optimizer step; returns its metrics row."""
-    stage = controller.stage
+@dataclass
+class RunState:
+    """What the training steps work on and change: the policy and its KL reference, the episode runners, the
+    curriculum controller, the optimizer and its schedule. One object, so a step reads ``run.policy``."""
+
+    policy: Policy
+    reference: torch.nn.Module | None
+    chat: ChatFormat
+    runners: list[EpisodeRunner]
+    controller: CurriculumController
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
+def grpo_step(step: int, run: RunState, config: GRPOConfig) -> dict[str, Any]:
+    """One GRPO optimizer step: roll out the groups, normalise rewards, update, record; returns the metrics row."""
+    stage = run.controller.stage
     started = time.perf_counter()
-    rollouts = collect_rollouts(step, policy, chat, runners, controller, config)
+    rollouts = collect_rollouts(step, run.policy, run.chat, run.runners, run.controller, config)
     trajectories = rollouts.trajectories
     rollout_seconds = time.perf_counter() - started
     rewards = torch.tensor([trajectory.reward for trajectory in trajectories])
     keep = _kept(trajectories, config).bool() if config.mask_truncated else None
     advantages = group_advantages(rewards, config.group_size, config.scale_rewards, keep=keep)
     started = time.perf_counter()
-    update = policy_update(policy, reference, optimizer, trajectories, advantages.advantages, config)
-    scheduler.step()
+    update = policy_update(
+        run.policy, run.reference, run.optimizer, trajectories, advantages.advantages, config
+    )
+    run.scheduler.step()
     train_seconds = time.perf_counter() - started
-    changed = _record_outcomes(controller, trajectories, config)
-    row = _row(
-        step, stage, controller, trajectories, advantages.zero_std_groups, update,
-        rollout_seconds, train_seconds, scheduler.get_last_lr()[0], changed, config,
-    )  # fmt: skip
-    return row | _rollout_metrics(rollouts.stats)
+    changed = _record_outcomes(run.controller, trajectories, config)
+    return {
+        "step": step + 1,
+        **_stage_metrics(stage, run.controller, changed),
+        **_episode_metrics(trajectories),
+        "frac_zero_std_groups": advantages.zero_std_groups / config.tasks_per_step,
+        **update,
+        "learning_rate": run.scheduler.get_last_lr()[0],
+        **_speed_metrics(trajectories, update, rollout_seconds, train_seconds),
+        **_rollout_metrics(rollouts.stats),
+    }
 
 
 def _rollout_metrics(stats: RolloutStats) -> dict[str, Any]:
@@ -247,19 +259,6 @@ def _record_outcomes(
 # The update
 
 
-@dataclass
-class _Batch:
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    targets: torch.Tensor
-    #: 1 where the target is a model token (over the positions from ``start`` on).
-    loss_mask: torch.Tensor
-    old_logprobs: torch.Tensor
-    advantages: torch.Tensor
-    #: First position whose prediction is kept (the shortest prompt's last token): earlier ones are all prompt.
-    start: int
-
-
 def policy_update(
     policy: Policy,
     reference: torch.nn.Module | None,
@@ -275,8 +274,8 @@ def policy_update(
     """
     keep = _kept(trajectories, config)
     batches = []
-    for index, chunk in _micro_batches(trajectories, config.micro_batch_size):
-        batch = _collate(chunk, advantages[index : index + len(chunk)], policy.device)
+    for index, chunk in micro_batches(trajectories, config.micro_batch_size):
+        batch = collate(chunk, advantages[index : index + len(chunk)], policy.device)
         batch.loss_mask = batch.loss_mask * keep[index : index + len(chunk), None].to(policy.device)
         batches.append(batch)
     total_tokens = max(1, sum(int(batch.loss_mask.sum()) for batch in batches))
@@ -306,7 +305,7 @@ def _kept(trajectories: Sequence[Trajectory], config: GRPOConfig) -> torch.Tenso
 
 
 def _micro_step(
-    policy: Policy, batch: _Batch, ref: torch.Tensor | None, total_tokens: int, config: GRPOConfig
+    policy: Policy, batch: Batch, ref: torch.Tensor | None, total_tokens: int, config: GRPOConfig
 ) -> dict[str, float]:
     with policy.autocast():  # the forward in the compute dtype; the backward below follows it
         logp, entropy = sequence_logprobs(policy.model, batch, config, with_entropy=True)
@@ -334,27 +333,8 @@ def _micro_step(
         }
 
 
-def sequence_logprobs(
-    model: torch.nn.Module, batch: _Batch, config: GRPOConfig, *, with_entropy: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-probs (and entropies) of ``batch.targets`` from ``batch.start`` on, fp32, chunked."""
-    position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
-    hidden = model.get_decoder()(
-        input_ids=batch.input_ids,
-        attention_mask=batch.attention_mask,
-        position_ids=position_ids,
-        use_cache=False,
-    ).last_hidden_state
-    temperature = config.temperature if config.temperature > 0 else 1.0
-    logp, entropy = token_logprobs(
-        hidden[:, batch.start : -1], model.get_output_embeddings(), batch.targets,
-        temperature=temperature, chunk_size=config.logprob_chunk_size, with_entropy=with_entropy,
-    )  # fmt: skip
-    return logp, entropy if entropy is not None else torch.zeros_like(logp)
-
-
 def _reference_logprobs(
-    policy: Policy, reference: torch.nn.Module | None, batch: _Batch, config: GRPOConfig
+    policy: Policy, reference: torch.nn.Module | None, batch: Batch, config: GRPOConfig
 ) -> torch.Tensor | None:
     if config.kl_coef == 0:
         return None
@@ -364,38 +344,6 @@ def _reference_logprobs(
             return sequence_logprobs(reference, batch, config)[0]
         with policy.model.disable_adapter():  # LoRA: the base model is the reference, no second copy
             return sequence_logprobs(policy.model, batch, config)[0]
-
-
-def _micro_batches(items: Sequence[Trajectory], size: int) -> Iterator[tuple[int, Sequence[Trajectory]]]:
-    for start in range(0, len(items), size):
-        yield start, items[start : start + size]
-
-
-def _collate(trajectories: Sequence[Trajectory], advantages: torch.Tensor, device: torch.device) -> _Batch:
-    """Right-padded ids; targets, loss mask and old log-probs aligned with the predicting positions."""
-    width = max(len(item.input_ids) for item in trajectories)
-    start = min(len(item.prompt_ids) for item in trajectories) - 1
-    input_ids = torch.zeros((len(trajectories), width), dtype=torch.long)
-    attention_mask = torch.zeros_like(input_ids)
-    loss_mask = torch.zeros((len(trajectories), width), dtype=torch.float32)
-    old_logprobs = torch.zeros((len(trajectories), width), dtype=torch.float32)
-    for row, item in enumerate(trajectories):
-        ids = item.input_ids
-        prompt = len(item.prompt_ids)
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        attention_mask[row, : len(ids)] = 1
-        loss_mask[row, prompt : len(ids)] = torch.tensor(item.response_mask, dtype=torch.float32)
-        old_logprobs[row, prompt : len(ids)] = torch.tensor(item.logprobs, dtype=torch.float32)
-    # Position t predicts token t + 1: targets and their masks are shifted left by one.
-    return _Batch(
-        input_ids=input_ids.to(device),
-        attention_mask=attention_mask.to(device),
-        targets=input_ids[:, start + 1 :].to(device),
-        loss_mask=(loss_mask[:, start + 1 :] * attention_mask[:, start + 1 :]).to(device),
-        old_logprobs=old_logprobs[:, start + 1 :].to(device),
-        advantages=advantages.to(device),
-        start=start,
-    )
 
 
 def _optimizer(
@@ -468,46 +416,45 @@ def _require_checkpoint(out: Path | None) -> Path:
 # Metrics
 
 
-def _row(
-    step: int,
-    stage: int,
-    controller: CurriculumController,
-    trajectories: Sequence[Trajectory],
-    zero_std_groups: int,
-    update: dict[str, float],
-    rollout_seconds: float,
-    train_seconds: float,
-    learning_rate: float,
-    changed: bool,
-    config: GRPOConfig,
-) -> dict[str, Any]:
-    rewards = np.array([item.reward for item in trajectories])
-    model_tokens = sum(item.model_tokens for item in trajectories)
-    calls = sum(item.tool_calls for item in trajectories)
-    messages = max(1, sum(item.messages for item in trajectories))
-    finishes = Counter(item.finish for item in trajectories)
+def _stage_metrics(stage: int, controller: CurriculumController, changed: bool) -> dict[str, Any]:
+    """The stage the step trained in and whether the curriculum moved after it."""
     return {
-        "step": step + 1,
         "stage": stage,
         "stage_name": controller.stages[stage].name,
         "stage_changed": changed,
         "next_stage": controller.stage,
+    }
+
+
+def _episode_metrics(trajectories: Sequence[Trajectory]) -> dict[str, Any]:
+    """Rewards, success and the shape of the step's episodes (lengths, calls, errors, cuts)."""
+    rewards = np.array([item.reward for item in trajectories])
+    calls = sum(item.tool_calls for item in trajectories)
+    messages = max(1, sum(item.messages for item in trajectories))
+    finishes = Counter(item.finish for item in trajectories)
+    episodes = len(trajectories)
+    return {
         "reward_mean": float(rewards.mean()),
         "reward_std": float(rewards.std()),
         "success": float(np.mean([item.success for item in trajectories])),
         "turn_accuracy": sum(item.turns_passed for item in trajectories)
         / max(1, sum(item.turns_checked for item in trajectories)),
-        "frac_zero_std_groups": zero_std_groups / config.tasks_per_step,
-        **update,
-        "learning_rate": learning_rate,
-        "episodes": len(trajectories),
-        "model_tokens": model_tokens,
+        "episodes": episodes,
+        "model_tokens": sum(item.model_tokens for item in trajectories),
         "response_length_mean": float(np.mean([len(item.response_ids) for item in trajectories])),
-        "messages_per_episode": messages / len(trajectories),
-        "tool_calls_per_episode": calls / len(trajectories),
+        "messages_per_episode": messages / episodes,
+        "tool_calls_per_episode": calls / episodes,
         "call_error_rate": sum(item.call_errors for item in trajectories) / max(1, calls),
         "format_error_rate": sum(item.format_errors for item in trajectories) / messages,
-        "frac_cut_by_length": (finishes["length"] + finishes["budget"]) / len(trajectories),
+        "frac_cut_by_length": (finishes["length"] + finishes["budget"]) / episodes,
+    }
+
+
+def _speed_metrics(
+    trajectories: Sequence[Trajectory], update: dict[str, float], rollout_seconds: float, train_seconds: float
+) -> dict[str, float]:
+    model_tokens = sum(item.model_tokens for item in trajectories)
+    return {
         "rollout_seconds": rollout_seconds,
         "train_seconds": train_seconds,
         "rollout_tokens_per_s": model_tokens / max(rollout_seconds, 1e-9),
@@ -515,4 +462,4 @@ def _row(
     }
 
 
-__all__ = ["TrainResult", "collect_rollouts", "grpo_step", "policy_update", "summarize", "train"]
+__all__ = ["RunState", "TrainResult", "collect_rollouts", "grpo_step", "policy_update", "summarize", "train"]

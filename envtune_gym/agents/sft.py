@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from envtune_gym.agents.batches import collate, sequence_logprobs
 from envtune_gym.agents.config import GRPOConfig
 from envtune_gym.agents.metrics import MetricsLogger, ProgressBar
 from envtune_gym.agents.oracle import oracle_actions
@@ -53,8 +54,6 @@ def supervised_steps(
     policy: Policy, demos: list[Trajectory], config: GRPOConfig, logger: MetricsLogger | None = None
 ) -> list[dict[str, Any]]:
     """``config.sft_steps`` AdamW steps on batches of demonstrations drawn with the run's seed."""
-    from envtune_gym.agents.grpo import _collate, sequence_logprobs
-
     if not demos:
         raise ValueError("no demonstrations: the curriculum stages match none of the env's tasks")
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.sft_learning_rate)
@@ -67,7 +66,7 @@ def supervised_steps(
         for step in range(config.sft_steps):
             started = time.perf_counter()
             picks = rng.choice(len(demos), size=min(config.sft_batch_size, len(demos)), replace=False)
-            batch = _collate([demos[int(index)] for index in picks], torch.zeros(len(picks)), policy.device)
+            batch = collate([demos[int(index)] for index in picks], torch.zeros(len(picks)), policy.device)
             with policy.autocast():
                 logp, _ = sequence_logprobs(policy.model, batch, _untempered(config))
             tokens = batch.loss_mask.sum().clamp(min=1)

@@ -11,9 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from envtune_gym.agents.batches import sequence_logprobs  # noqa: E402
 from envtune_gym.agents.checkpoint import latest_checkpoint  # noqa: E402
 from envtune_gym.agents.config import GRPOConfig, load_config_file, parse_flag_value  # noqa: E402
-from envtune_gym.agents.grpo import policy_update, sequence_logprobs, train  # noqa: E402
+from envtune_gym.agents.grpo import policy_update, train  # noqa: E402
 from envtune_gym.agents.metrics import read_metrics  # noqa: E402
 from envtune_gym.cli import main  # noqa: E402
 from envtune_gym.wrappers.curriculum import Stage  # noqa: E402
@@ -150,7 +151,7 @@ def test_kl_without_lora_uses_a_frozen_copy():
 
 def _demonstrations_with_own_logprobs(policy, config):
     """Three oracle episodes and a copy, with the policy's log-probs as their sampling log-probs (ratio 1)."""
-    from envtune_gym.agents.grpo import _collate
+    from envtune_gym.agents.batches import collate
     from envtune_gym.agents.rollout import ChatFormat
     from envtune_gym.agents.sft import oracle_demonstrations
 
@@ -158,7 +159,7 @@ def _demonstrations_with_own_logprobs(policy, config):
     trajectories = [*demos[:3], copy.deepcopy(demos[0])]
     for item in trajectories:
         with torch.no_grad():
-            logp, _ = sequence_logprobs(policy.model, _collate([item], torch.zeros(1), policy.device), config)
+            logp, _ = sequence_logprobs(policy.model, collate([item], torch.zeros(1), policy.device), config)
         item.logprobs = [
             float(value) * bit for value, bit in zip(logp[0].tolist(), item.response_mask, strict=True)
         ]

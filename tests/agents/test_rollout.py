@@ -10,8 +10,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import envtune_gym  # noqa: E402, F401
+from envtune_gym.agents.batches import collate, sequence_logprobs  # noqa: E402
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
-from envtune_gym.agents.grpo import _collate, collect_rollouts, sequence_logprobs  # noqa: E402
+from envtune_gym.agents.grpo import collect_rollouts  # noqa: E402
 from envtune_gym.agents.oracle import oracle_actions  # noqa: E402
 from envtune_gym.agents.policy import Policy  # noqa: E402
 from envtune_gym.agents.rollout import (  # noqa: E402
@@ -188,7 +189,7 @@ def test_recomputed_logprobs_match_the_sampling_logprobs(temperature):
         0, policy, chat, runners, CurriculumController(config.stages), config
     ).trajectories
     assert sum(item.model_tokens for item in trajectories) > 0
-    batch = _collate(trajectories, torch.zeros(4), torch.device("cpu"))
+    batch = collate(trajectories, torch.zeros(4), torch.device("cpu"))
     with torch.no_grad():
         logp, _ = sequence_logprobs(model, batch, config)
     mask = batch.loss_mask.bool()
