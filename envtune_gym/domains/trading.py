@@ -36,7 +36,8 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
-from envtune_gym.tools import encode_with, tool
+from envtune_gym.results import encode_with
+from envtune_gym.tools import tool
 
 #: BFCL's frozen "now": get_current_time and every transaction timestamp derive from it.
 CURRENT_TIME = datetime(2024, 9, 1, 10, 30)

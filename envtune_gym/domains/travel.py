@@ -54,7 +54,8 @@ from envtune_gym.domains.travel_data import (
     not_logged_in,
     quote,
 )
-from envtune_gym.tools import encode_with, tool
+from envtune_gym.results import encode_with
+from envtune_gym.tools import tool
 
 __all__ = ["DEFAULT_SEED", "MAX_AMOUNT", "MAX_TEXT_CHARS", "TravelAPI"]  # the limits live with the checks
 

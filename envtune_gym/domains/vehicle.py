@@ -37,7 +37,8 @@ from importlib import resources
 from typing import Any, Literal, NamedTuple
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
-from envtune_gym.tools import encode_with, tool
+from envtune_gym.results import encode_with
+from envtune_gym.tools import tool
 
 #: BFCL's default RNG seed (a config may set ``random_seed``).
 DEFAULT_SEED = 141053
