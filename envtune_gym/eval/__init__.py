@@ -18,10 +18,10 @@ from envtune_gym.eval.policies import (
     TaskInfo,
     TransformersPolicy,
 )
-from envtune_gym.eval.records import EpisodeRecord, EvalResult
+from envtune_gym.eval.records import EpisodeRecord
 from envtune_gym.eval.report import markdown_report, summary_dict, write_report
 from envtune_gym.eval.runner import evaluate, run_episode
-from envtune_gym.eval.scores import GroupScores, Scores, pass_at_k, pass_hat_k, score_episodes
+from envtune_gym.eval.scores import EvalResult, GroupScores, Scores, pass_at_k, pass_hat_k, score_episodes
 
 __all__ = [
     "BatchedGenerator",

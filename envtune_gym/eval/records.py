@@ -1,12 +1,10 @@
-"""What an evaluation produces: an :class:`EpisodeRecord` per (task, sample), in an :class:`EvalResult`."""
+"""What an evaluation records: an :class:`EpisodeRecord` per (task, sample) (gathered, with the scores, in
+:class:`~envtune_gym.eval.scores.EvalResult`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from envtune_gym.eval.scores import Scores
+from typing import Any
 
 
 @dataclass
@@ -55,25 +53,3 @@ class EpisodeRecord:
 def domain_key(domains: list[str]) -> str:
     """``["TwitterAPI", "GorillaFileSystem"]`` -> ``"GorillaFileSystem+TwitterAPI"`` (order-independent)."""
     return "+".join(sorted(domains))
-
-
-@dataclass
-class EvalResult:
-    """The outcome of :func:`~envtune_gym.eval.runner.evaluate`: every episode and the scores.
-
-    ``episodes`` are in task order, then sample order. See :class:`~envtune_gym.eval.scores.Scores` for the
-    definitions of the scores.
-    """
-
-    env_id: str
-    policy: str
-    samples: int
-    episodes: list[EpisodeRecord]
-    scores: Scores
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def tasks(self) -> int:
-        """How many distinct tasks were played."""
-        return len({episode.task_id for episode in self.episodes})

@@ -12,8 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from envtune_gym.eval.records import EvalResult
-from envtune_gym.eval.scores import OVERALL, GroupScores
+from envtune_gym.eval.scores import OVERALL, EvalResult, GroupScores
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
 SUMMARY_JSON = "summary.json"

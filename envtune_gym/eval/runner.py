@@ -20,8 +20,8 @@ import gymnasium as gym
 import envtune_gym  # noqa: F401  (registers the EnvTune/* ids)
 from envtune_gym.envs import ENV_IDS, ToolUseEnv
 from envtune_gym.eval.policies import Policy, PolicyError
-from envtune_gym.eval.records import EpisodeRecord, EvalResult
-from envtune_gym.eval.scores import score_episodes
+from envtune_gym.eval.records import EpisodeRecord
+from envtune_gym.eval.scores import EvalResult, score_episodes
 from envtune_gym.tasks import Task
 
 PolicyFactory = Callable[[], Policy]

@@ -192,3 +192,25 @@ def _errors(episodes: Sequence[EpisodeRecord]) -> dict[str, Any]:
         "calls": dict(sorted(calls.items())),
         "actions": dict(sorted(actions.items())),
     }
+
+
+@dataclass
+class EvalResult:
+    """The outcome of :func:`~envtune_gym.eval.runner.evaluate`: every episode and the scores.
+
+    ``episodes`` are in task order, then sample order. See :class:`~envtune_gym.eval.scores.Scores` for the
+    definitions of the scores.
+    """
+
+    env_id: str
+    policy: str
+    samples: int
+    episodes: list[EpisodeRecord]
+    scores: Scores
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def tasks(self) -> int:
+        """How many distinct tasks were played."""
+        return len({episode.task_id for episode in self.episodes})

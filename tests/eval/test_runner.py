@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 from typing import Any
 
 import pytest
@@ -32,7 +31,6 @@ def test_oracle_scores_one_everywhere_on_bundled_envs(env_id):
     not HAS_BFCL, reason="needs the BFCL reference: pip install --no-deps bfcl-eval==2026.3.23"
 )
 def test_oracle_scores_one_on_all_800_bfcl_tasks():
-    started = time.monotonic()
     result = evaluate("EnvTune/BFCL-v0", OraclePolicy, workers=4, progress=False)
     assert len(result.episodes) == 800
     assert result.scores.overall.accuracy == 1.0
@@ -41,7 +39,6 @@ def test_oracle_scores_one_on_all_800_bfcl_tasks():
         "overall": 800,
     }
     assert all(group.accuracy == 1.0 for group in result.scores.by_domain.values())
-    assert time.monotonic() - started < 60
 
 
 @pytest.mark.bfcl
