@@ -74,6 +74,22 @@ class RolloutStats:
         return self.prefill_tokens + self.decode_tokens
 
 
+class _Context:
+    """A whole context as a set key whose hash is computed once (contexts run to thousands of tokens)."""
+
+    __slots__ = ("tokens", "_hash")
+
+    def __init__(self, tokens: tuple[int, ...]) -> None:
+        self.tokens = tokens
+        self._hash = hash(tokens)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Context) and self._hash == other._hash and self.tokens == other.tokens
+
+
 class _Episode:
     """A runner with its own sampling generator and the KV cache of its first ``cached`` tokens."""
 
@@ -82,6 +98,7 @@ class _Episode:
         self.rng = rng
         self.kv: list[LayerKV] | None = None
         self.cached = 0
+        self._context_key: _Context | None = None
 
     @property
     def length(self) -> int:
@@ -93,8 +110,15 @@ class _Episode:
         return self.runner.trajectory.input_ids[self.cached :]
 
     def share_key(self) -> object:
-        """Episodes with equal keys can share one prefill row: the same whole context and no cache."""
-        return ("cached", id(self)) if self.cached else tuple(self.runner.trajectory.input_ids)
+        """Episodes with equal keys can share one prefill row: the same whole context and no cache.
+
+        Admission asks for it once per candidate and resident episode: the context's key is made once per length.
+        """
+        if self.cached:
+            return ("cached", id(self))
+        if self._context_key is None or len(self._context_key.tokens) != self.length:
+            self._context_key = _Context(tuple(self.runner.trajectory.input_ids))
+        return self._context_key
 
     def drop_cache(self) -> None:
         self.kv, self.cached = None, 0
