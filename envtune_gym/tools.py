@@ -74,8 +74,17 @@ ErrorCategory = Literal[
 _TOOL_MARK = "__envtune_tool__"
 
 
-def tool(method: F) -> F:
+@typing.overload
+def tool(method: F, /) -> F: ...
+@typing.overload
+def tool(*, lists: bool = False) -> Callable[[F], F]: ...
+def tool(method: F | None = None, /, *, lists: bool = False) -> F | Callable[[F], F]:
     """Declare a domain method a tool. Only declared, public methods can ever be called by an agent.
+
+    Args:
+        method: the method (when used as a bare ``@tool``).
+        lists: the tool lists what exists (files, orders, contacts). Hints point an agent that named something
+            unknown to the domain's listing tools that take no required argument (``ToolSpec.lists``).
 
     Example:
         >>> class Greeter(Domain):
@@ -87,13 +96,21 @@ def tool(method: F) -> F:
         ...             who: The name to greet.
         ...         '''
         ...         return f"hello {who}"
-        >>> [spec.name for spec in tool_specs(Greeter)]
-        ['hello']
+        ...     @tool(lists=True)
+        ...     def friends(self) -> list:
+        ...         '''List the friends to greet.'''
+        ...         return ["ada"]
+        >>> [(spec.name, spec.lists) for spec in tool_specs(Greeter)]
+        [('hello', False), ('friends', True)]
     """
-    if method.__name__.startswith("_"):
-        raise TypeError(f"tool {method.__name__!r}: a tool must be a public method")
-    setattr(method, _TOOL_MARK, True)
-    return method
+
+    def mark(function: F) -> F:
+        if function.__name__.startswith("_"):
+            raise TypeError(f"tool {function.__name__!r}: a tool must be a public method")
+        setattr(function, _TOOL_MARK, {"lists": lists})
+        return function
+
+    return mark if method is None else mark(method)
 
 
 class ToolCallError(Exception):
@@ -104,16 +121,39 @@ class ToolCallError(Exception):
         self.category: ErrorCategory = category
         self.message = message
 
+    def outcome(self) -> CallOutcome:
+        """The failed call's outcome: ``{"error": message}`` as the result, and the category."""
+        return CallOutcome(_error_result(self.message), self.category)
+
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool: its name, description, JSON-schema parameters and the order positional arguments bind in."""
+    """One tool: its name, what it does, its JSON-schema parameters and the order positional arguments bind in.
+
+    Attributes:
+        name: the tool (method) name.
+        domain: BFCL's class name of the domain that declares it.
+        summary: the tool's own description (its docstring's summary).
+        parameters: the JSON schema of its arguments (frozen: shared by the whole process).
+        param_order: parameter names in signature order (how positional arguments bind).
+        domain_description: the domain's blurb, which BFCL puts in front of every tool's description.
+        lists: the tool lists what exists (see :func:`tool`).
+    """
 
     name: str
     domain: str
-    description: str
+    summary: str
     parameters: dict[str, Any]
     param_order: tuple[str, ...]
+    domain_description: str = ""
+    lists: bool = False
+
+    @property
+    def description(self) -> str:
+        """The description BFCL shows a model: the domain's blurb, then ``Tool description:`` and the summary."""
+        if not self.domain_description:
+            return self.summary
+        return f"{self.domain_description} Tool description: {self.summary}"
 
     def to_openai(self) -> dict[str, Any]:
         """The tool in OpenAI function-calling format, as chat templates and APIs take it."""
@@ -244,9 +284,6 @@ def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpe
             schema["default"] = param.default
         properties[param.name] = schema
         order.append(param.name)
-    description = (
-        f"{domain_cls.description} Tool description: {summary}" if domain_cls.description else summary
-    )
     parameters = {
         "type": "object",
         "properties": properties,
@@ -255,7 +292,37 @@ def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpe
     }
     jsonschema.Draft202012Validator.check_schema(parameters)
     # Frozen: specs are shared by the whole process (validators, every env's info["tools"]); see FrozenDict.
-    return ToolSpec(method.__name__, domain_cls.name, description, freeze(parameters), tuple(order))
+    spec = ToolSpec(
+        name=method.__name__,
+        domain=domain_cls.name,
+        summary=summary,
+        parameters=freeze(parameters),
+        param_order=tuple(order),
+        domain_description=domain_cls.description,
+        lists=getattr(method, _TOOL_MARK)["lists"],
+    )
+    _SPECS_BY_SCHEMA[(spec.name, spec.description)] = spec
+    return spec
+
+
+#: Every derived spec by its OpenAI schema's (name, description): how code that holds only a schema (hints, the
+#: agent's compact prompt) reads the summary and the domain's blurb as fields instead of splitting the text.
+_SPECS_BY_SCHEMA: dict[tuple[str, str], ToolSpec] = {}
+
+
+def spec_of_schema(schema: Mapping[str, Any]) -> ToolSpec | None:
+    """The spec an OpenAI-format schema was made from (as in ``info["tools"]``), or ``None`` for a foreign one.
+
+    Takes the ``{"type": "function", "function": {...}}`` form or its inner ``function`` dict.
+
+    Example:
+        >>> from envtune_gym.domains.ticket import TicketAPI
+        >>> schema = tool_specs(TicketAPI)[0].to_openai()
+        >>> spec_of_schema(schema).summary == tool_specs(TicketAPI)[0].summary
+        True
+    """
+    function = schema.get("function", schema)
+    return _SPECS_BY_SCHEMA.get((function.get("name", ""), function.get("description", "")))
 
 
 @functools.cache
@@ -390,7 +457,7 @@ class ToolRegistry:
 
     def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Map positional arguments onto the tool's parameter order and merge them with the keywords."""
-        return _bind(self.check_known(name), args, kwargs)
+        return bind_arguments(self.check_known(name), args, kwargs)
 
     def validate(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``arguments`` against the tool's JSON schema; raise ``invalid_arguments`` with what to fix.
@@ -408,7 +475,7 @@ class ToolRegistry:
         try:
             checked = self.validate(name, arguments)
         except ToolCallError as exc:
-            return CallOutcome(_error_result(exc.message), exc.category)
+            return exc.outcome()
         return self.run(name, checked)
 
     def call(
@@ -418,23 +485,16 @@ class ToolRegistry:
         kwargs: Mapping[str, Any],
         available: Iterable[str] | None = None,
     ) -> tuple[dict[str, Any], CallOutcome]:
-        """Look up, bind, validate and run a parsed call in one pass: the env's hot path.
+        """Look up, bind, validate and run a parsed call (:meth:`check_known`, :meth:`bind`, :meth:`execute`).
 
-        Returns the bound arguments (the keywords as given when binding failed) and the outcome.
+        Returns the bound arguments (the keywords as given when binding failed) and the outcome; every failure
+        is an error outcome, never an exception.
         """
-        spec = self._specs.get(name)
-        if spec is None or (available is not None and name not in available):
-            unknown = self._unknown_tool(name, available)
-            return dict(kwargs), CallOutcome(_error_result(unknown.message), unknown.category)
         try:
-            arguments = _bind(spec, args, kwargs)
+            arguments = bind_arguments(self.check_known(name, available), args, kwargs)
         except ToolCallError as exc:
-            return dict(kwargs), CallOutcome(_error_result(exc.message), exc.category)
-        try:
-            checked = _validate(spec, self._layout.validators(name), arguments)
-        except ToolCallError as exc:
-            return arguments, CallOutcome(_error_result(exc.message), exc.category)
-        return arguments, self.run(name, checked)
+            return dict(kwargs), exc.outcome()
+        return arguments, self.execute(name, arguments)
 
     def run(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Run a call whose arguments :meth:`validate` already accepted (e.g. pre-validated ground truth)."""
@@ -452,7 +512,18 @@ class ToolRegistry:
         return CallOutcome(serialize_result(value), None)
 
 
-def _bind(spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def bind_arguments(spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Map positional arguments onto ``spec``'s parameter order and merge the keywords: the one binder.
+
+    Raises:
+        ToolCallError: ``invalid_arguments`` for too many positional arguments or one given twice.
+
+    Example:
+        >>> from envtune_gym.domains.filesystem import FileSystem
+        >>> tail = next(spec for spec in tool_specs(FileSystem) if spec.name == "tail")
+        >>> bind_arguments(tail, ("log.txt",), {"lines": 5})
+        {'file_name': 'log.txt', 'lines': 5}
+    """
     if not args:
         return dict(kwargs)
     if len(args) > len(spec.param_order):

@@ -22,6 +22,7 @@ from envtune_gym.tools import (
     encode_with,
     freeze,
     serialize_result,
+    spec_of_schema,
     thaw,
     tool,
     tool_specs,
@@ -358,3 +359,26 @@ def test_a_look_alike_tool_name_is_unknown_and_the_message_names_the_ascii_tool(
     outcome = ToolRegistry([shop]).execute("ｂｕｙ", {"item": "apple"})
     assert outcome.error == "unknown_tool" and shop.stock == {"apple": 2}
     assert "Did you mean 'buy'?" in json.loads(outcome.result)["error"]
+
+
+def test_a_spec_carries_the_domain_blurb_and_the_summary_apart_and_bfcl_s_description_joins_them():
+    from envtune_gym.domains.filesystem import FileSystem
+
+    ls = next(spec for spec in tool_specs(FileSystem) if spec.name == "ls")
+    assert ls.domain_description == FileSystem.description and ls.summary
+    assert ls.description == f"{FileSystem.description} Tool description: {ls.summary}"
+    assert ls.lists and not next(spec for spec in tool_specs(FileSystem) if spec.name == "cat").lists
+    # Code holding only a schema reads the fields back, from the frozen schema or an edited copy of it.
+    assert spec_of_schema(ls.to_openai()) is ls and spec_of_schema(thaw(ls.to_openai())["function"]) is ls
+    assert spec_of_schema({"name": "ls", "description": "someone else's ls"}) is None
+
+
+def test_a_registry_call_fails_as_its_parts_do_binding_validation_and_availability(shop):
+    tools = ToolRegistry([shop])
+    arguments, outcome = tools.call("buy", ("apple", 1, False, "extra"), {}, None)
+    assert outcome.error == "invalid_arguments" and "positional" in json.loads(outcome.result)["error"]
+    arguments, outcome = tools.call("buy", ("apple",), {}, available=())
+    assert outcome.error == "unknown_tool" and arguments == {}
+    arguments, outcome = tools.call("buy", (), {"item": 3}, None)
+    assert arguments == {"item": 3} and outcome == tools.execute("buy", {"item": 3})
+    assert shop.stock == {"apple": 2}

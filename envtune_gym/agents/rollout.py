@@ -27,6 +27,8 @@ from typing import Any
 import gymnasium as gym
 from transformers import PreTrainedTokenizerBase
 
+from envtune_gym.tools import spec_of_schema
+
 
 @dataclass
 class Trajectory:
@@ -158,8 +160,9 @@ def _compact_tool(tool: dict[str, Any]) -> dict[str, Any]:
         name: {key: value for key, value in spec.items() if key != "description"}
         for name, spec in parameters.get("properties", {}).items()
     }
-    # BFCL descriptions open with a paragraph about the domain; the tool's own part follows this marker.
-    description = function.get("description", "").rpartition("Tool description: ")[2]
+    # BFCL descriptions open with a paragraph about the domain: keep the tool's own summary, first sentence.
+    spec = spec_of_schema(function)
+    description = spec.summary if spec is not None else function.get("description", "")
     description = description.split(". ")[0].split("\n")[0].rstrip(".")
     compact = {"name": function["name"], "description": description,
                "parameters": {**parameters, "properties": properties}}  # fmt: skip

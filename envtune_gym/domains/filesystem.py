@@ -197,7 +197,7 @@ class FileSystem(Domain):
         """Return the current working directory path."""
         return {"current_working_directory": dir_path(self._current_dir)}
 
-    @tool
+    @tool(lists=True)
     def ls(self, a: bool = False) -> dict[str, list[str]]:
         """List the contents of the current directory.
 

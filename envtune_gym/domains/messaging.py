@@ -144,7 +144,7 @@ class MessageAPI(Domain):
     # --------------------------------------------------------------------------------------------------------
     # Users and login
 
-    @tool
+    @tool(lists=True)
     def list_users(self) -> dict[str, list[str]]:
         """List the names of all users in the workspace.
 
@@ -268,7 +268,7 @@ class MessageAPI(Domain):
             f"shows them all."
         )
 
-    @tool
+    @tool(lists=True)
     def view_messages_sent(self) -> dict[str, dict[str, list[Any]]]:
         """View all messages sent by the current user, grouped by receiver.
 

@@ -300,7 +300,7 @@ class TwitterAPI(Domain):
         self.following_list.append(username_to_follow)
         return {"follow_status": True}
 
-    @tool
+    @tool(lists=True)
     def list_all_following(self) -> dict[str, list[str]]:
         """List every user the logged-in user follows.
 

@@ -302,7 +302,7 @@ class TradingBot(Domain):
         result = {**stock, "MA(5)": list(padding.ma5), "MA(20)": list(padding.ma20)}
         return encode_with(result, _averages_json())  # the 4,000 floats are encoded once, not per call
 
-    @tool
+    @tool(lists=True)
     def get_available_stocks(self, sector: str) -> dict[str, list[str]]:
         """Get the stock symbols of a sector (an empty list for an unknown sector).
 
@@ -464,7 +464,7 @@ class TradingBot(Domain):
             "amount": amount,
         }
 
-    @tool
+    @tool(lists=True)
     def get_order_history(self) -> dict[str, list[Any]]:
         """Get the ids of all orders, oldest first."""
         self._require_login("get_order_history", "view the order history")  # BFCL returns an error list here
@@ -615,7 +615,7 @@ class TradingBot(Domain):
     # --------------------------------------------------------------------------------------------------------
     # Watch list
 
-    @tool
+    @tool(lists=True)
     def get_watchlist(self) -> dict[str, list[str]] | list[Any]:
         """Get the watch list.
 

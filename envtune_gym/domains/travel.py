@@ -337,7 +337,7 @@ class TravelAPI(Domain):
             raise ToolError(f"get_credit_card_balance: the card {quote(card_id)} has no balance on record.")
         return {"card_balance": fresh(card["balance"])}
 
-    @tool
+    @tool(lists=True)
     def get_all_credit_cards(self) -> dict[str, dict[str, Any]]:
         """Get all registered credit cards.
 
@@ -350,7 +350,7 @@ class TravelAPI(Domain):
     # --------------------------------------------------------------------------------------------------------
     # Flights
 
-    @tool
+    @tool(lists=True)
     def list_all_airports(self) -> list[str]:
         """List all available airports."""
         return list(AIRPORTS)  # BFCL quirk: a list, not a dict, so the result is its Python repr

@@ -27,7 +27,7 @@ from typing import Any, Literal, SupportsFloat
 
 import gymnasium as gym
 
-from envtune_gym.tools import signature_of
+from envtune_gym.tools import signature_of, spec_of_schema
 
 HintLevel = Literal["off", "brief", "full"]
 LEVELS: tuple[HintLevel, ...] = ("off", "brief", "full")
@@ -40,8 +40,6 @@ NO_CALL_GUARD = (
     "user for what is missing instead of calling tools."
 )
 _MAX_HINT_CHARS = 2_000
-#: Name prefixes of tools that list what exists (with no required argument, they can always be called).
-_LISTING_PREFIXES = ("ls", "list", "get_all", "get_available", "view", "get_order_history", "get_watchlist")
 
 
 class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
@@ -164,9 +162,10 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
     def _listing_hint(self, name: str) -> str:
         """For a failure that names no other tool (a name or id not found): the domain's tools that list things."""
         domain = self._domain_of(name)
+        # A listing tool with no required argument can always be called (declared with ``@tool(lists=True)``).
         listing = [
             tool for tool, function in self._tools.items()
-            if tool != name and self._domain_of(tool) == domain and tool.startswith(_LISTING_PREFIXES)
+            if tool != name and self._domain_of(tool) == domain and _lists(function)
             and not function.get("parameters", {}).get("required")
         ]  # fmt: skip
         if not listing:
@@ -174,14 +173,15 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         return f"To see what exists, call {' or '.join(self._signature(tool) for tool in listing)}."
 
     def _domain_of(self, name: str) -> str:
-        return self._tools.get(name, {}).get("description", "").split(" Tool description: ", 1)[0]
+        spec = spec_of_schema(self._tools.get(name, {}))
+        return spec.domain if spec is not None else ""
 
     def _signature(self, name: str) -> str:
         return signature_of(name, self._tools[name].get("parameters", {}))
 
     def _summary(self, name: str) -> str:
-        description = self._tools[name].get("description", "")
-        return description.split("Tool description: ", 1)[-1]
+        spec = spec_of_schema(self._tools[name])
+        return spec.summary if spec is not None else self._tools[name].get("description", "")
 
     def _append(self, observation: str, hint: str) -> str:
         limit = getattr(self.observation_space, "max_length", None)
@@ -191,6 +191,11 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
 
 def _by_name(tools: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {tool["function"]["name"]: tool["function"] for tool in tools}
+
+
+def _lists(function: dict[str, Any]) -> bool:
+    spec = spec_of_schema(function)
+    return spec is not None and spec.lists
 
 
 def _message(result: str) -> str:
