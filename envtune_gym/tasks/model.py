@@ -42,6 +42,11 @@ class Task(BaseModel):
         description="load domains with long-context padding; defaults to category == 'long_context'",
     )
     description: str = ""
+    difficulty: dict[str, int] = Field(
+        default_factory=dict,
+        description="measured difficulty of a synthesized task (turns, calls_per_turn, depth, state_size, "
+        "distractors), which curriculum stages can select by; empty for hand-written and BFCL tasks",
+    )
 
     @model_validator(mode="after")
     def _check_shape(self) -> Task:
