@@ -36,13 +36,11 @@ import difflib
 import functools
 import inspect
 import json
-import re
-import types
 import typing
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeVar, get_args, get_origin
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import jsonschema
 
@@ -56,6 +54,7 @@ from envtune_gym.frozen import thaw as thaw
 from envtune_gym.results import EncodedResult as EncodedResult
 from envtune_gym.results import encode_dict, serialize_result
 from envtune_gym.results import encode_with as encode_with
+from envtune_gym.schema_derivation import json_schema_of, parse_docstring
 from envtune_gym.validation import SchemaValidator, compile_schema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -199,74 +198,12 @@ class CallOutcome(NamedTuple):
 # Schema derivation
 
 
-_SECTION = re.compile(
-    r"^\s*(Args|Arguments|Parameters|Returns|Return|Raises|Yields|Example|Examples|Note)s?:\s*$"
-)
-_ARG_LINE = re.compile(r"^(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
-
-
-def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into its summary text and per-argument descriptions."""
-    lines = inspect.cleandoc(doc).splitlines()
-    summary: list[str] = []
-    args: dict[str, str] = {}
-    section = "summary"
-    current: str | None = None
-    for line in lines:
-        heading = _SECTION.match(line)
-        if heading:
-            section = heading.group(1).lower()
-            current = None
-            continue
-        if section == "summary":
-            summary.append(line.strip())
-        elif section in ("args", "arguments", "parameters") and line.strip():
-            match = _ARG_LINE.match(line.strip())
-            if match and not line.startswith((" " * 8, "\t\t")):
-                current = match.group(1)
-                args[current] = match.group(3).strip()
-            elif current is not None:
-                args[current] = f"{args[current]} {line.strip()}".strip()
-    text = " ".join(part for part in summary if part)
-    return text, args
-
-
-def _json_type(annotation: Any) -> dict[str, Any]:
-    """The JSON schema for a Python annotation (the subset tools use)."""
-    origin = get_origin(annotation)
-    if annotation is Any or annotation is inspect.Parameter.empty:
-        return {}
-    if origin is Literal:
-        values = list(get_args(annotation))
-        return {**_json_type(type(values[0])), "enum": values}
-    if origin in (typing.Union, types.UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        nullable = len(members) < len(get_args(annotation))
-        if len(members) != 1:
-            raise TypeError(
-                f"unsupported union annotation {annotation!r}: use one type, optionally with None"
-            )
-        schema = _json_type(members[0])
-        if nullable and "type" in schema:
-            schema = {**schema, "type": [schema["type"], "null"]}
-        return schema
-    if annotation in (list, tuple) or origin in (list, tuple, Sequence):
-        args = get_args(annotation)
-        return {"type": "array", **({"items": _json_type(args[0])} if args else {})}
-    if annotation is dict or origin in (dict, Mapping):
-        return {"type": "object"}
-    simple = {str: "string", bool: "boolean", int: "integer", float: "number"}
-    if annotation in simple:
-        return {"type": simple[annotation]}
-    raise TypeError(f"unsupported parameter annotation {annotation!r}")
-
-
 def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpec:
     if not method.__doc__:
         raise TypeError(
             f"tool {domain_cls.__name__}.{method.__name__} needs a docstring: it becomes the schema"
         )
-    summary, arg_docs = _parse_docstring(method.__doc__)
+    summary, arg_docs = parse_docstring(method.__doc__)
     hints = typing.get_type_hints(method)
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -276,7 +213,7 @@ def _build_spec(domain_cls: type[Domain], method: Callable[..., Any]) -> ToolSpe
             raise TypeError(f"tool {method.__name__}: *args/**kwargs cannot be described by a schema")
         if param.name not in arg_docs:
             raise TypeError(f"tool {method.__name__}: parameter {param.name!r} is not documented under Args:")
-        schema = _json_type(hints.get(param.name, Any))
+        schema = json_schema_of(hints.get(param.name, Any))
         schema["description"] = arg_docs[param.name]
         if param.default is param.empty:
             required.append(param.name)
