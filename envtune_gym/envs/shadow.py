@@ -7,20 +7,23 @@ state, RNG included), and its results are the ground truth's. So the shadow is o
 agent's calls diverge from the ground truth; a trajectory that follows the ground truth costs one execution, not
 two. Either way the verdict is the same as running both sides (tests/conformance/test_bfcl_env.py checks this
 against BFCL's own checker).
+
+The ground truth it replays is the task's :class:`~envtune_gym.tasks.ground_truth.GroundTruthPlan` (parsed, bound
+and validated once per task, re-exported here), the same calls the oracle renders.
 """
 
 from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from envtune_gym.domains import Domain, domain_class
 from envtune_gym.tasks import Task
+from envtune_gym.tasks.ground_truth import GroundTruthPlan
 from envtune_gym.tools import ToolRegistry, isolated
 
-BoundCall = tuple[str, dict[str, Any]]
+__all__ = ["GroundTruthPlan", "Shadow", "build_domains", "same_value"]
 
 
 def same_value(left: Any, right: Any) -> bool:
@@ -48,30 +51,14 @@ def _same_types(left: Any, right: Any) -> bool:
 _CONTAINERS = (dict, list)
 
 
-@dataclass(frozen=True)
-class GroundTruthPlan:
-    """A task's ground truth, parsed, bound and validated once: per turn, flattened, and each turn's bounds."""
-
-    calls: tuple[tuple[BoundCall, ...], ...]
-    flat: tuple[BoundCall, ...]
-    bounds: tuple[tuple[int, int], ...]
-    #: Turns with ground truth: the ones the checker gives a verdict.
-    num_checked_turns: int
-
-    @classmethod
-    def from_turns(cls, turns: Sequence[Sequence[BoundCall]]) -> GroundTruthPlan:
-        flat: list[BoundCall] = []
-        bounds = []
-        for calls in turns:
-            start = len(flat)
-            flat.extend(calls)
-            bounds.append((start, len(flat)))
-        checked = sum(1 for start, end in bounds if end > start)
-        return cls(tuple(tuple(calls) for calls in turns), tuple(flat), tuple(bounds), checked)
-
-
 class Shadow:
-    """Replays the ground truth for the checker; built on first need (see the module docstring)."""
+    """Replays the ground truth for the checker; built on first need (see the module docstring).
+
+    Args:
+        task: the episode's task.
+        plan: its ground truth, :func:`~envtune_gym.tasks.ground_truth.ground_truth_plan` of ``task``.
+        configs: the task's pickled ``initial_config`` (each build loads a private copy).
+    """
 
     def __init__(self, task: Task, plan: GroundTruthPlan, configs: bytes) -> None:
         self.task = task

@@ -23,17 +23,17 @@ from envtune_gym.actions import (
     ParsedAction,
     ToolCall,
     parse_action,
-    parse_python_calls,
 )
 from envtune_gym.domains import Domain
 from envtune_gym.envs.checker import KeptResults, check_turn, cut_text
-from envtune_gym.envs.shadow import GroundTruthPlan, Shadow, build_domains
+from envtune_gym.envs.shadow import Shadow, build_domains
 from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
 from envtune_gym.tasks import Category, Task
 from envtune_gym.tasks.bfcl import Split
+from envtune_gym.tasks.ground_truth import ground_truth_plan
 from envtune_gym.tasks.sources import TaskSource, resolve_tasks
-from envtune_gym.tools import ToolCallError, ToolRegistry, freeze
+from envtune_gym.tools import ToolRegistry, freeze
 
 #: BFCL's message for a turn that reveals held-out functions (its FC mode; the docs are prepended here).
 REVEAL_MESSAGE = "I have updated some more functions you can choose from. What about now?"
@@ -146,7 +146,6 @@ class ToolUseEnv(gym.Env[str, str]):
         self.action_space = UnicodeText(self.action_limits.max_length)
         self.observation_space = UnicodeText(max_observation_length)
         self._episode: _Episode | None = None
-        self._ground_truth_cache: dict[str, GroundTruthPlan] = {}
         self._schema_cache: dict[frozenset[str], list[dict[str, Any]]] = {}
         self._config_cache: dict[str, bytes] = {}
         self._reveal_cache: dict[tuple[str, ...], str] = {}
@@ -170,7 +169,7 @@ class ToolUseEnv(gym.Env[str, str]):
             task=task,
             domains=domains,
             tools=tools,
-            shadow=Shadow(task, self._ground_truth(task, tools), configs),
+            shadow=Shadow(task, ground_truth_plan(task), configs),  # (made once per task, then cached)
             available=self._start_tools(task, tools),
             reveals=self._reveals(task),
             agent_results=KeptResults(self.max_kept_result_chars),
@@ -311,10 +310,6 @@ class ToolUseEnv(gym.Env[str, str]):
             )
 
         return self._per_task(self._reveals_cache, task, build)
-
-    def _ground_truth(self, task: Task, tools: ToolRegistry) -> GroundTruthPlan:
-        """The task's ground truth parsed, bound and validated (once per task of this env's set)."""
-        return self._per_task(self._ground_truth_cache, task, lambda: _plan_ground_truth(task, tools))
 
     def _run_calls(self, episode: _Episode, calls: Sequence[ToolCall]) -> list[CallRecord]:
         records: list[CallRecord] = []
@@ -481,25 +476,9 @@ class ToolUseEnv(gym.Env[str, str]):
 # Helpers
 
 
-def _plan_ground_truth(task: Task, tools: ToolRegistry) -> GroundTruthPlan:
-    turns = []
-    for turn, calls in enumerate(task.ground_truth):
-        turn_calls = []
-        for source in calls:
-            try:
-                for call in parse_python_calls(source):
-                    arguments = tools.validate(call.name, tools.bind(call.name, call.args, call.kwargs))
-                    turn_calls.append((call.name, arguments))
-            except (ValueError, ToolCallError) as exc:
-                raise ValueError(
-                    f"task {task.id} turn {turn}: bad ground-truth call {source!r}: {exc}"
-                ) from exc
-        turns.append(turn_calls)
-    return GroundTruthPlan.from_turns(turns)
-
-
 def _copy_episode(episode: _Episode) -> _Episode:
-    """A deep copy, sharing the read-only schema list and reveals (the env's caches hold them too)."""
+    """A deep copy, sharing the read-only schema list and reveals (the env's caches hold them too); the shadow's
+    ground-truth plan, read-only too, is shared by its own ``__deepcopy__``."""
     memo: dict[int, Any] = {id(episode.reveals): episode.reveals}
     if episode.schemas is not None:
         memo[id(episode.schemas)] = episode.schemas

@@ -33,9 +33,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
-from envtune_gym.agents.oracle import TURN_DONE, ActionStyle, oracle_actions
 from envtune_gym.eval.batching import BatchedGenerator
 from envtune_gym.tasks import Task
+from envtune_gym.tasks.oracle import TURN_DONE, ActionStyle, oracle_actions
 
 #: What :class:`RandomPolicy` says when it ends a turn.
 RANDOM_REPLY = "I have done what I can for this request."
@@ -97,7 +97,7 @@ def episode_seed(seed: int, task_id: str, sample: int) -> int:
 
 
 class OraclePolicy:
-    """Replays the task's ground truth (:func:`~envtune_gym.agents.oracle.oracle_actions`); scores 1.0.
+    """Replays the task's ground truth (:func:`~envtune_gym.tasks.oracle.oracle_actions`); scores 1.0.
 
     Args:
         style: the action format, ``"python"``, ``"hermes"`` or ``"json"``.

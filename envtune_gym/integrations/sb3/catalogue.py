@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from envtune_gym.actions import ToolCall, format_call, parse_python_calls
-from envtune_gym.agents.oracle import TURN_DONE
-from envtune_gym.domains import domain_class
+from envtune_gym.actions import ToolCall, format_call
 from envtune_gym.tasks import Task
-from envtune_gym.tools import tool_specs
+from envtune_gym.tasks.ground_truth import ground_truth_plan, task_tool_specs
+from envtune_gym.tasks.oracle import TURN_DONE
+from envtune_gym.tools import ToolSpec
 
 #: The text a padding index sends (``padding="noop"``): an unparseable call, so a ``format`` error and no call.
 PADDING_ACTION = "[catalogue_padding("
@@ -363,7 +363,8 @@ def ground_truth_entries(task: Task, turns: Sequence[int] | None = None) -> list
     """The task's ground-truth calls (of ``turns``, default all) as canonical catalogue entries, in order.
 
     Canonical: arguments named, in schema order, defaults dropped, ``number`` values as floats, so an entry
-    compares equal (by ``text``) to the generic entry of the same call.
+    compares equal (by ``text``) to the generic entry of the same call. The calls are the task's
+    :func:`~envtune_gym.tasks.ground_truth.ground_truth_plan` (bound and validated once per task).
 
     Example:
         >>> from envtune_gym.tasks.bundled import load_bundled
@@ -371,25 +372,16 @@ def ground_truth_entries(task: Task, turns: Sequence[int] | None = None) -> list
         >>> [entry.text for entry in ground_truth_entries(task, turns=[0, 1])]
         ['[du()]', "[find(path='podcasts', name='notes')]"]
     """
-    specs = {spec.name: spec for domain in task.domains for spec in tool_specs(domain_class(domain))}
+    plan = ground_truth_plan(task)
+    specs = task_tool_specs(task)
     chosen = range(task.num_turns) if turns is None else turns
-    entries = []
-    for turn in chosen:
-        for source in task.ground_truth[turn]:
-            for call in parse_python_calls(source):
-                entries.append(_canonical(call, specs, task.id))
-    return entries
+    return [
+        _canonical(name, arguments, specs[name]) for turn in chosen for name, arguments in plan.calls[turn]
+    ]
 
 
-def _canonical(call: ToolCall, specs: Mapping[str, Any], task_id: str) -> CatalogueEntry:
-    spec = specs.get(call.name)
-    if spec is None:
-        raise ValueError(f"task {task_id}: ground-truth tool {call.name!r} is not in the task's domains")
-    if len(call.args) > len(spec.param_order):
-        raise ValueError(
-            f"task {task_id}: {call.name} takes {len(spec.param_order)} arguments, got {len(call.args)}"
-        )
-    bound = {**dict(zip(spec.param_order, call.args, strict=False)), **call.kwargs}
+def _canonical(name: str, bound: Mapping[str, Any], spec: ToolSpec) -> CatalogueEntry:
+    """The entry of one bound ground-truth call in canonical form (see :func:`ground_truth_entries`)."""
     properties = spec.parameters.get("properties", {})
     arguments = {}
     for param in properties:
@@ -401,4 +393,4 @@ def _canonical(call: ToolCall, specs: Mapping[str, Any], task_id: str) -> Catalo
         default = schema.get("default", _NO_DEFAULT)
         if not (type(value) is type(default) and value == default):
             arguments[param] = value
-    return _entry(call.name, arguments, "oracle")
+    return _entry(name, arguments, "oracle")
