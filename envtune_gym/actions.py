@@ -92,9 +92,6 @@ class ToolCall(_ToolCallFields):
         return super().__new__(cls, name, args, {} if kwargs is None else kwargs)
 
 
-_new_tuple = tuple.__new__
-
-
 @dataclass(frozen=True)
 class ActionError:
     """Why a whole action was refused: a category from :data:`~envtune_gym.tools.ErrorCategory` and a message."""
@@ -452,13 +449,11 @@ def parse_python_calls(text: str, *, max_depth: int = 32) -> list[ToolCall]:
 
 
 def _python_calls(code: str, max_depth: int, max_calls: int | None) -> list[ToolCall]:
-    flat = parse_flat_calls(
-        code, max_calls
-    )  # the common flat shape, without ast (same result; see flat_calls)
+    flat = parse_flat_calls(code, max_calls)  # the common flat shape, read without ast (see flat_calls)
     if flat is not None:
         if max_calls is not None and len(flat) > max_calls:
             raise _too_many(f"More than {max_calls}", max_calls)
-        return [_new_tuple(ToolCall, call) for call in flat]  # ToolCall._make, less its length check
+        return [ToolCall._make(call) for call in flat]  # flat calls are (name, args, kwargs) already
     parens = code.count("(")
     # Nesting cannot exceed the number of opening brackets: scan only when the count allows too deep a text.
     if parens + code.count("[") + code.count("{") > max_depth + _PY_OVERHEAD or (

@@ -18,24 +18,22 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-import gymnasium as gym
-
 import envtune_gym
 from envtune_gym.agents.command import add_commands as add_train_commands
-from envtune_gym.agents.oracle import oracle_actions
 from envtune_gym.catalog import catalog_json, env_catalog, format_catalog
-from envtune_gym.cli_support import check_env, seed_type
+from envtune_gym.cli_support import seed_type
+from envtune_gym.envs.factory import make_env
 from envtune_gym.eval.command import add_commands as add_eval_commands
 from envtune_gym.integrations.verl.command import add_commands as add_verl_commands
 from envtune_gym.play import play
+from envtune_gym.tasks.oracle import oracle_actions
 
 
 def _demo(args: argparse.Namespace) -> int:
     options = {"task_id": args.task} if args.task else None
     try:
-        # gym.make would raise on an unknown id, and a non-EnvTune env has no task to show
-        check_env(args.env)
-        env = gym.make(args.env)
+        # An unknown id or a non-EnvTune env (which has no task to show) is a one-line ValueError.
+        env = make_env(args.env)
         _, info = env.reset(seed=args.seed, options=options)
     except ValueError as exc:
         print(f"envtune demo: {exc}", file=sys.stderr)

@@ -17,8 +17,10 @@ import os
 import sys
 from collections.abc import Callable
 
-from envtune_gym.eval.endpoint import EndpointUnreachable
-from envtune_gym.eval.policies import Policy
+from envtune_gym.envs.factory import check_env, resolve_env_kwargs
+from envtune_gym.eval import report, runner
+from envtune_gym.eval.endpoint import EndpointUnreachable, OpenAIPolicy
+from envtune_gym.eval.policies import OraclePolicy, Policy, RandomPolicy, TransformersPolicy
 from envtune_gym.tasks import CATEGORIES
 
 POLICIES = ("oracle", "random", "hf", "openai")
@@ -107,9 +109,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """The ``eval`` handler: 0 after printing the summary, 2 with one line on bad input or no server."""
-    from envtune_gym.eval.report import markdown_report
-    from envtune_gym.eval.runner import evaluate
-
     try:
         _check_counts(args)
         _choose_temperature(args)
@@ -119,8 +118,11 @@ def run_eval(args: argparse.Namespace) -> int:
             for key, value in (("category", args.category), ("task_source", args.task_source))
             if value is not None
         }
+        # A bad id or --split is refused before the policy loads a model or asks a server (seconds to minutes).
+        check_env(args.env_id, env_kwargs)
+        resolve_env_kwargs(args.env_id, env_kwargs, args.split, args.max_steps_per_turn)
         factory = policy_factory(args)
-        result = evaluate(
+        result = runner.evaluate(
             args.env_id, factory, env_kwargs=env_kwargs, task_ids=args.task_ids, split=args.split,
             limit=args.limit, samples=args.samples, workers=args.workers,
             max_steps_per_turn=args.max_steps_per_turn, progress=not args.no_progress, out_dir=args.out,
@@ -129,7 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
     except (ValueError, OSError, ImportError, EndpointUnreachable) as exc:
         print(f"envtune eval: {_one_line(exc)}", file=sys.stderr)
         return 2
-    print(markdown_report(result), end="")
+    print(report.markdown_report(result), end="")
     if args.out:
         print(f"\noutputs in {args.out}: trajectories.jsonl, summary.json, summary.md, accuracy.png")
     return 0
@@ -137,9 +139,6 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def policy_factory(args: argparse.Namespace) -> Callable[[], Policy]:
     """A factory of the policy the arguments name (the hf model is loaded once and shared by the workers)."""
-    from envtune_gym.eval.endpoint import OpenAIPolicy
-    from envtune_gym.eval.policies import OraclePolicy, RandomPolicy, TransformersPolicy
-
     if args.policy == "oracle":
         return OraclePolicy
     if args.policy == "random":

@@ -17,10 +17,10 @@ from typing import Any
 
 import gymnasium as gym
 
-import envtune_gym  # noqa: F401  (registers the EnvTune/* ids)
-from envtune_gym.envs import ENV_IDS, ToolUseEnv
+from envtune_gym.envs.factory import env_tasks, make_env, resolve_env_kwargs, select_tasks
 from envtune_gym.eval.policies import Policy, PolicyError
 from envtune_gym.eval.records import EpisodeRecord
+from envtune_gym.eval.report import write_report
 from envtune_gym.eval.scores import EvalResult, score_episodes
 from envtune_gym.tasks import Task
 
@@ -47,7 +47,7 @@ def evaluate(
         env_id: a registered id, e.g. ``"EnvTune/BFCL-v0"`` or ``"EnvTune/FileSystem-v0"``.
         policy_factory: makes one policy per worker (called from the worker threads).
         env_kwargs: more ``gym.make`` arguments, e.g. ``{"category": ["base"], "task_source": "bfcl"}``.
-        task_ids: play only these tasks (in the env's order).
+        task_ids: play only these tasks, each once (samples weigh a task), in the env's order.
         split: ``"train"`` or ``"test"``, the Environment Tuning split of BFCL's tasks; only for
             ``EnvTune/BFCL-v0`` and for domain envs with ``task_source="bfcl"`` (bundled tasks have no split).
         limit: play only the first ``limit`` tasks (after the other filters).
@@ -70,7 +70,8 @@ def evaluate(
     if samples < 1 or workers < 1 or max_steps_per_turn < 1 or (limit is not None and limit < 1):
         raise ValueError("samples, workers, max_steps_per_turn and limit must be >= 1")
     kwargs = resolve_env_kwargs(env_id, env_kwargs, split, max_steps_per_turn)
-    tasks = select_tasks(make_env(env_id, kwargs), task_ids, limit)
+    # No ids (None or empty) means every task, as for ``--task`` left out.
+    tasks = select_tasks(env_tasks(env_id, kwargs), task_ids or None, limit=limit, as_listed=False)
     started = time.monotonic()
     first = policy_factory()
     episodes = _run_all(env_id, kwargs, tasks, samples, workers, _PolicyPool(first, policy_factory), progress)
@@ -84,68 +85,8 @@ def evaluate(
         seconds=time.monotonic() - started,
     )
     if out_dir is not None:
-        from envtune_gym.eval.report import write_report
-
         write_report(result, out_dir)
     return result
-
-
-def resolve_env_kwargs(
-    env_id: str, env_kwargs: dict[str, Any] | None, split: str | None, max_steps_per_turn: int
-) -> dict[str, Any]:
-    """``gym.make`` arguments with the split and the step budget, refusing a split where none applies.
-
-    Example:
-        >>> resolve_env_kwargs("EnvTune/BFCL-v0", None, "test", 20)
-        {'max_steps_per_turn': 20, 'split': 'test'}
-        >>> resolve_env_kwargs("EnvTune/Travel-v0", None, "test", 20)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-            ...
-        ValueError: --split selects among BFCL's tasks: EnvTune/Travel-v0 runs bundled tasks, which have no split...
-    """
-    kwargs = {**(env_kwargs or {}), "max_steps_per_turn": max_steps_per_turn}
-    if split is None:
-        return kwargs
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    defaults = ENV_IDS.get(env_id, {})
-    tasks = kwargs.get("tasks", defaults.get("tasks"))
-    if tasks != "bfcl" and kwargs.get("task_source") != "bfcl":
-        set_name = tasks if isinstance(tasks, str) else "these"
-        raise ValueError(
-            f"--split selects among BFCL's tasks: {env_id} runs bundled tasks, which have no split; pass "
-            f"task_source='bfcl' (--task-source bfcl) to run BFCL's {set_name} tasks"
-        )
-    return {**kwargs, "split": split}
-
-
-def make_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
-    """``gym.make`` with clear errors: an unknown id lists the EnvTune ids; the env must be a ToolUseEnv."""
-    try:
-        env = gym.make(env_id, **env_kwargs)
-    except gym.error.Error as exc:
-        raise ValueError(f"unknown env id {env_id!r} ({exc}); EnvTune ids: {', '.join(ENV_IDS)}") from exc
-    except TypeError as exc:  # an argument the env does not take
-        raise ValueError(f"cannot make {env_id} with {env_kwargs}: {exc}") from exc
-    if not isinstance(env.unwrapped, ToolUseEnv):
-        raise ValueError(f"{env_id} is not an EnvTune tool-use env ({type(env.unwrapped).__name__})")
-    return env
-
-
-def select_tasks(env: gym.Env, task_ids: Sequence[str] | None, limit: int | None) -> list[Task]:
-    """The env's tasks, only ``task_ids`` if given (unknown ids raise), the first ``limit`` of them."""
-    tasks = list(env.unwrapped.tasks)
-    if task_ids:
-        known = {task.id for task in tasks}
-        unknown = [task_id for task_id in task_ids if task_id not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown task id(s) {unknown[:5]} for this env and filters ({len(tasks)} tasks, e.g. "
-                f"{', '.join(task.id for task in tasks[:3])})"
-            )
-        wanted = set(task_ids)
-        tasks = [task for task in tasks if task.id in wanted]
-    return tasks[:limit] if limit is not None else tasks
 
 
 class _PolicyPool:

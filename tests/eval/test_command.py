@@ -69,6 +69,22 @@ def test_bad_input_exits_2_with_one_line(capsys, monkeypatch, argv, message):
     assert captured.err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("env_id", "split", "message"),
+    [
+        ("EnvTune/Nope-v0", None, "unknown env id 'EnvTune/Nope-v0'"),
+        ("CartPole-v1", None, "'CartPole-v1' is not an EnvTune env"),
+        ("EnvTune/Travel-v0", "test", "bundled tasks, which have no split"),
+    ],
+)
+def test_a_bad_env_is_refused_before_the_policy_is_built(capsys, monkeypatch, env_id, split, message):
+    """Nothing listens on port 9: were the policy built first, the error would be the unreachable server."""
+    argv = ["eval", env_id, "--policy", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+            "--max-retries", "0", "--timeout", "1", *(["--split", split] if split else [])]  # fmt: skip
+    assert run(argv) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_missing_bfcl_data_exits_2(capsys, monkeypatch):
     import importlib.util
 

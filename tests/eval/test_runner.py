@@ -151,6 +151,14 @@ def test_category_filter_and_step_budget_reach_the_env():
     assert result.env_kwargs == {"category": "miss_param", "max_steps_per_turn": 7}
 
 
+def test_named_tasks_play_once_each_in_the_envs_order():
+    named = ["filesystem_base_1", "filesystem_base_0", "filesystem_base_1"]
+    result = evaluate("EnvTune/FileSystem-v0", OraclePolicy, task_ids=named, workers=1, progress=False)
+    assert [episode.task_id for episode in result.episodes] == ["filesystem_base_0", "filesystem_base_1"]
+    every = evaluate("EnvTune/FileSystem-v0", OraclePolicy, task_ids=[], limit=3, workers=1, progress=False)
+    assert len(every.episodes) == 3  # no ids named: every task, then the limit
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -24,7 +24,6 @@ from transformers.utils import get_json_schema  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
 import envtune_gym  # noqa: E402, F401
-from envtune_gym.agents.oracle import oracle_actions  # noqa: E402
 from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner, demonstration  # noqa: E402
 from envtune_gym.agents.tiny import build_tiny_policy, demonstration_corpus, render_chat  # noqa: E402
 from envtune_gym.integrations.trl import (  # noqa: E402
@@ -37,6 +36,7 @@ from envtune_gym.integrations.trl import (  # noqa: E402
     task_dataset,
     tool_methods,
 )
+from envtune_gym.tasks.oracle import oracle_actions  # noqa: E402
 from envtune_gym.wrappers import ProgressReward  # noqa: E402
 
 ENV_ID = "EnvTune/FileSystem-v0"
@@ -161,7 +161,7 @@ def test_task_dataset_rows_name_their_task():
     )
     with pytest.raises(ValueError, match="no task"):
         task_dataset(ENV_ID, max_turns=1)  # every bundled task has several user turns
-    with pytest.raises(ValueError, match="unknown task ids"):
+    with pytest.raises(ValueError, match="unknown task id"):
         task_dataset(ENV_ID, task_ids=["nope"])
     with pytest.raises(ValueError, match="names no task"):
         prompt_task_id([{"role": "user", "content": "hi"}])

@@ -50,7 +50,7 @@ def test_task_rows_route_to_the_agent_loop_and_name_the_task() -> None:
 def test_task_rows_filters_and_errors() -> None:
     rows = task_rows("EnvTune/FileSystem-v0", task_ids=[TASK, TASK, "filesystem_base_1"])
     assert [row["extra_info"]["task_id"] for row in rows] == [TASK, TASK, "filesystem_base_1"]
-    with pytest.raises(ValueError, match="unknown task ids"):
+    with pytest.raises(ValueError, match="unknown task id"):
         task_rows("EnvTune/FileSystem-v0", task_ids=["nope"])
     with pytest.raises(ValueError, match="JSON-serialisable"):
         task_rows("EnvTune/FileSystem-v0", env_kwargs={"category": {"base"}})
@@ -180,7 +180,7 @@ def _oracle_script(env_id: str = "EnvTune/FileSystem-v0") -> Any:
     """Plays the oracle's hermes actions for whichever task's first user message is in the prompt."""
     import gymnasium as gym
 
-    from envtune_gym.agents.oracle import oracle_actions
+    from envtune_gym.tasks.oracle import oracle_actions
 
     env = gym.make(env_id)
     tasks = env.unwrapped.tasks

@@ -13,6 +13,7 @@ from typing import Any, Literal, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from envtune_gym.envs.factory import make_env
 from envtune_gym.envs.tool_env import REVEAL_MESSAGE
 from envtune_gym.integrations.sb3.catalogue import (
     _PADDING,
@@ -380,7 +381,7 @@ def make_sb3_env(
         >>> env = make_sb3_env("EnvTune/FileSystem-v0", category="base", max_steps_per_turn=4)  # doctest: +SKIP
         >>> model = PPO("MlpPolicy", env, seed=0).learn(2048)  # doctest: +SKIP
     """
-    base = gym.make(env, **make_kwargs) if isinstance(env, str) else env
+    base = make_env(env, make_kwargs) if isinstance(env, str) else env
     if make_kwargs and not isinstance(env, str):
         raise TypeError(f"make_kwargs {sorted(make_kwargs)} need an env id, not an env instance")
     if progress_reward:

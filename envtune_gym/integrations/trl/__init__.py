@@ -25,8 +25,8 @@ checked at call time with an error naming the version this was written against.
 Layout: :mod:`~envtune_gym.integrations.trl.dataset` (:func:`task_dataset`),
 :mod:`~envtune_gym.integrations.trl.rollout` (the ``rollout_func`` path, generation through the trainer) and
 :mod:`~envtune_gym.integrations.trl.environment` (the ``environment_factory`` path, tool methods synthesised from
-the schemas); the engine-neutral helpers (:func:`make_env`, ``WrapperFactory``) live in
-:mod:`envtune_gym.integrations.common`.
+the schemas); the engine-neutral helpers (:func:`make_env`, ``WrapperFactory``) are
+:mod:`envtune_gym.envs.factory`'s, shared with ``envtune eval`` and the other adapters.
 
 Example:
     >>> from envtune_gym.integrations.trl import env_reward, make_rollout_func, task_dataset
@@ -41,7 +41,7 @@ Example:
     >>> trainer.train()  # doctest: +SKIP
 """
 
-from envtune_gym.integrations.common import WrapperFactory, make_env
+from envtune_gym.envs.factory import WrapperFactory, make_env
 from envtune_gym.integrations.trl.dataset import task_dataset
 from envtune_gym.integrations.trl.environment import (
     EnvTuneEnvironment,

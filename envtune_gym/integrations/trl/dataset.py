@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from envtune_gym.integrations.common import env_tasks, select_tasks
+from envtune_gym.envs.factory import env_tasks, select_tasks
 from envtune_gym.tasks import Task
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ def task_dataset(
     """
     from datasets import Dataset
 
-    tasks = select_tasks(env_tasks(env_id, env_kwargs), task_ids, max_turns, first_turn_only)
+    tasks = select_tasks(
+        env_tasks(env_id, env_kwargs), task_ids, max_turns=max_turns, first_turn_only=first_turn_only
+    )
     rows = [_row(task, system_prompt, environment) for task in tasks]
     if not rows:
         raise ValueError(f"no task of {env_id} with {dict(env_kwargs or {})} passes the filters "

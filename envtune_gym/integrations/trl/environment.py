@@ -13,10 +13,10 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-
-from envtune_gym.integrations.common import WrapperFactory, make_env
+from envtune_gym.actions import parse_action
+from envtune_gym.envs.factory import WrapperFactory, make_env
 from envtune_gym.tasks import Task
+from envtune_gym.tasks.oracle import oracle_actions
 from envtune_gym.wrappers import ProgressReward
 
 if TYPE_CHECKING:
@@ -188,9 +188,6 @@ def oracle_messages(environment: EnvTuneEnvironment, task_id: str) -> list[dict[
         >>> [message["role"] for message in messages], messages[1]["tool_calls"][0]["function"]["name"]
         (['user', 'assistant', 'tool', 'assistant'], 'pwd')
     """
-    from envtune_gym.actions import parse_action
-    from envtune_gym.agents.oracle import oracle_actions
-
     environment.reset(task_id=task_id)
     task = environment.task
     assert task is not None  # reset() set it
@@ -230,7 +227,7 @@ def _mentions(prompt: Any, observation: str) -> bool:
 
 def _tool_schemas(env_id: str, env_kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The union of the tools the env's tasks offer at reset, in first-seen order (one reset per domain set)."""
-    env = gym.make(env_id, **dict(env_kwargs))
+    env = make_env(env_id, env_kwargs)
     try:
         schemas: dict[str, dict[str, Any]] = {}
         seen: set[tuple[str, ...]] = set()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from envtune_gym.integrations.common import WrapperFactory, make_env
+from envtune_gym.envs.factory import WrapperFactory, make_env
 from envtune_gym.wrappers import ProgressReward
 
 if TYPE_CHECKING:

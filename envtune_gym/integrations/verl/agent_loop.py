@@ -28,7 +28,7 @@ from verl.experimental.agent_loop.agent_loop import (
 )
 
 from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner, Trajectory
-from envtune_gym.integrations.common import make_env
+from envtune_gym.envs.factory import make_env
 from envtune_gym.integrations.verl.data import AGENT_NAME, DEFAULT_WRAPPERS, EpisodeRequest, resolve_wrappers
 
 __all__ = ["REWARD_EXTRA_KEYS", "EnvTuneAgentLoop", "env_pool", "reward_extra_info"]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from envtune_gym.cli_support import check_env
+from envtune_gym.envs.factory import check_env
 from envtune_gym.integrations.verl.data import (
     DEFAULT_WRAPPERS,
     export_parquet,
@@ -79,7 +79,7 @@ def _write(args: argparse.Namespace) -> list[Path]:
     wrappers = args.wrapper or DEFAULT_WRAPPERS
     resolve_wrappers(wrappers)  # before writing anything
     train_kwargs = json_mapping(args.env_kwargs, "--env-kwargs")
-    check_env(args.env_id, train_kwargs)  # gym.make would raise a TypeError on an unknown argument
+    check_env(args.env_id, train_kwargs)  # a bad name: one line, before any file is written
     val_kwargs = None
     if args.val_env_kwargs is not None:
         val_kwargs = json_mapping(args.val_env_kwargs, "--val-env-kwargs")

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from envtune_gym.integrations.common import WrapperFactory, env_tasks, select_tasks
+from envtune_gym.envs.factory import WrapperFactory, env_tasks, select_tasks
 
 __all__ = [
     "AGENT_NAME",
@@ -78,7 +78,7 @@ def task_rows(
         kwargs_json = json.dumps(kwargs, sort_keys=True)
     except TypeError as exc:
         raise ValueError(f"env_kwargs must be JSON-serialisable for the parquet rows: {exc}") from None
-    tasks = select_tasks(env_tasks(env_id, kwargs), task_ids, max_turns, False)
+    tasks = select_tasks(env_tasks(env_id, kwargs), task_ids, max_turns=max_turns)
     if not tasks:
         raise ValueError(f"no task of {env_id} with {kwargs} passes the filters (max_turns={max_turns})")
     source = data_source or f"envtune/{env_id.split('/')[-1]}"
