@@ -194,7 +194,7 @@ def bench_training(model, vocab: int, args: argparse.Namespace, device: torch.de
 
 
 def bench_env_rollout(args: argparse.Namespace) -> dict[str, float]:
-    from envtune_gym.agents.grpo import _make_runners, collect_rollouts
+    from envtune_gym.agents.grpo import collect_rollouts, make_runners
     from envtune_gym.agents.policy import load_policy
     from envtune_gym.agents.rollout import ChatFormat
     from envtune_gym.wrappers.curriculum import CurriculumController
@@ -202,10 +202,9 @@ def bench_env_rollout(args: argparse.Namespace) -> dict[str, float]:
     config = GRPOConfig.from_preset("tiny", progress=False)
     policy = load_policy(config)
     chat = ChatFormat(policy.tokenizer)
-    runners = _make_runners(config, chat)
-    controller = CurriculumController(config.stages)
+    runners = make_runners(config, chat, CurriculumController(config.stages))
     started = time.perf_counter()
-    trajectories = collect_rollouts(0, policy, chat, runners, controller, config)
+    trajectories = collect_rollouts(0, policy, chat, runners, config).trajectories
     seconds = time.perf_counter() - started
     return {
         "env_rollout_episodes": len(trajectories),

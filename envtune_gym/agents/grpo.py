@@ -6,6 +6,10 @@ from the same state (token in, token out, batched across episodes); reward each 
 take the clipped policy-gradient step over every model token (token-mean), with optional k3 KL to the reference
 and an entropy bonus; record the episodes in the curriculum controller, which may promote the stage; log a row.
 
+There is one curriculum controller: every episode env is a ``CurriculumGate(HintAugmentation(env))`` sharing it,
+so the loop draws and records through the gates (:meth:`~envtune_gym.wrappers.CurriculumGate.draw`,
+:meth:`~envtune_gym.wrappers.CurriculumGate.record`) and a promotion reaches every env at its next reset.
+
 Example:
     >>> from envtune_gym.agents.config import GRPOConfig
     >>> config = GRPOConfig.from_preset("tiny", total_steps=1, sft_steps=0, tasks_per_step=1, group_size=2,
@@ -46,6 +50,7 @@ from envtune_gym.agents.metrics import MetricsLogger, ProgressBar, plot_curves, 
 from envtune_gym.agents.policy import Policy, load_policy, merge_lora
 from envtune_gym.agents.rollout import ChatFormat, EpisodeRunner, Trajectory
 from envtune_gym.wrappers.curriculum import CurriculumController, CurriculumGate
+from envtune_gym.wrappers.hints import HintAugmentation
 
 
 @dataclass
@@ -79,7 +84,7 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
     controller = CurriculumController(
         config.stages, window=config.curriculum_window, threshold=config.curriculum_threshold
     )
-    runners = _make_runners(config, chat)
+    runners = make_runners(config, chat, controller)
     sft_rows: list[dict[str, Any]] = []
     if not resume and config.sft_steps:
         from envtune_gym.agents.sft import warm_start
@@ -93,7 +98,7 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
     if resumed_from:
         ckpt.load_trainer_state(resumed_from, optimizer, scheduler)
         controller.load_state_dict(ckpt.read_state(resumed_from)["curriculum"])
-    run = RunState(policy, reference, chat, runners, controller, optimizer, scheduler)
+    run = RunState(policy, reference, chat, runners, optimizer, scheduler)
     logger = MetricsLogger(out, tensorboard=config.tensorboard, resume=resume)
     if resume:
         logger.truncate_after(start_step + 1)
@@ -113,23 +118,32 @@ def train(config: GRPOConfig, *, resume: bool = False) -> TrainResult:
 
 @dataclass
 class RunState:
-    """What the training steps work on and change: the policy and its KL reference, the episode runners, the
-    curriculum controller, the optimizer and its schedule. One object, so a step reads ``run.policy``."""
+    """What the training steps work on and change: the policy and its KL reference, the episode runners (whose
+    gates hold the curriculum), the optimizer and its schedule. One object, so a step reads ``run.policy``."""
 
     policy: Policy
     reference: torch.nn.Module | None
     chat: ChatFormat
     runners: list[EpisodeRunner]
-    controller: CurriculumController
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
+
+    @property
+    def gate(self) -> CurriculumGate:
+        """The runners' curriculum gate (they all share its controller)."""
+        return curriculum_gate(self.runners)
+
+    @property
+    def controller(self) -> CurriculumController:
+        """The curriculum controller: the one every runner's gate draws from and records in."""
+        return self.gate.controller
 
 
 def grpo_step(step: int, run: RunState, config: GRPOConfig) -> dict[str, Any]:
     """One GRPO optimizer step: roll out the groups, normalise rewards, update, record; returns the metrics row."""
     stage = run.controller.stage
     started = time.perf_counter()
-    rollouts = collect_rollouts(step, run.policy, run.chat, run.runners, run.controller, config)
+    rollouts = collect_rollouts(step, run.policy, run.chat, run.runners, config)
     trajectories = rollouts.trajectories
     rollout_seconds = time.perf_counter() - started
     rewards = torch.tensor([trajectory.reward for trajectory in trajectories])
@@ -141,7 +155,7 @@ def grpo_step(step: int, run: RunState, config: GRPOConfig) -> dict[str, Any]:
     )
     run.scheduler.step()
     train_seconds = time.perf_counter() - started
-    changed = _record_outcomes(run.controller, trajectories, config)
+    changed = _record_outcomes(run.gate, trajectories)
     return {
         "step": step + 1,
         **_stage_metrics(stage, run.controller, changed),
@@ -172,19 +186,20 @@ def collect_rollouts(
     policy: Policy,
     chat: ChatFormat,
     runners: list[EpisodeRunner],
-    controller: CurriculumController,
     config: GRPOConfig,
 ) -> Rollouts:
     """``tasks_per_step`` groups of ``group_size`` episodes of the current stage, in group order.
+
+    The runners' envs are :class:`~envtune_gym.wrappers.CurriculumGate` s on one controller (see
+    :func:`make_runners`): the first gate draws the step's tasks and each gate sets its episode up by the stage.
 
     Generation goes through the :class:`~envtune_gym.agents.engine.RolloutEngine` (KV caches kept across each
     episode's messages, within the memory budget). Episode ``i`` samples from its own generator seeded with
     ``(seed, step, i)``, so a step's samples do not depend on how episodes were batched.
     """
     rng = np.random.default_rng([config.seed, step])
-    tasks = draw_tasks(runners[0].env, controller, config.tasks_per_step, rng)
+    tasks = curriculum_gate(runners).draw(config.tasks_per_step, rng)
     for index, runner in enumerate(runners):
-        runner.env.set_stage(controller.stage)
         runner.start(tasks[index // config.group_size], group=index // config.group_size)
     engine = RolloutEngine(
         policy.model, chat, rollout_plan(policy, config), max_new_tokens=config.max_new_tokens,
@@ -227,31 +242,47 @@ def _autocast_copies_bytes(policy: Policy) -> int:
     return sum(p.numel() * size for p in policy.trainable_parameters() if p.dtype != policy.compute_dtype)
 
 
-def draw_tasks(
-    env: gym.Env, controller: CurriculumController, count: int, rng: np.random.Generator
-) -> list[str]:
-    """``count`` distinct task ids of the current stage (with repeats only when the stage has fewer)."""
-    candidates = [task.id for task in env.unwrapped.tasks if controller.current.matches(task)]
-    replace = len(candidates) < count
-    return [candidates[int(index)] for index in rng.choice(len(candidates), size=count, replace=replace)]
+def make_runners(
+    config: GRPOConfig, chat: ChatFormat, controller: CurriculumController
+) -> list[EpisodeRunner]:
+    """One runner per episode of a step, each env a ``CurriculumGate(HintAugmentation(env))`` on ``controller``.
 
+    The gates do not record on their own (``auto_record=False``): the loop records every episode it trains on,
+    including those a length limit cut before the env finished them.
 
-def _make_runners(config: GRPOConfig, chat: ChatFormat) -> list[EpisodeRunner]:
+    Example:
+        >>> from envtune_gym.agents.tiny import build_tiny_policy
+        >>> config = GRPOConfig.from_preset("tiny", tasks_per_step=1, group_size=2)
+        >>> controller = CurriculumController(config.stages)
+        >>> runners = make_runners(config, ChatFormat(build_tiny_policy(vocab_size=600)[1]), controller)
+        >>> len(runners), curriculum_gate(runners).controller is controller
+        (2, True)
+    """
     runners = []
     for _ in range(config.tasks_per_step * config.group_size):
         env = gym.make(config.env_id, max_steps_per_turn=config.max_steps_per_turn, **config.env_kwargs)
-        gate = CurriculumGate(env, stages=config.stages, auto_record=False)
+        gate = CurriculumGate(
+            HintAugmentation(env), controller=controller, metric=config.curriculum_metric, auto_record=False
+        )
         runners.append(EpisodeRunner(gate, chat, config.max_episode_tokens))
     return runners
 
 
-def _record_outcomes(
-    controller: CurriculumController, trajectories: Sequence[Trajectory], config: GRPOConfig
-) -> bool:
+def curriculum_gate(runners: Sequence[EpisodeRunner]) -> CurriculumGate:
+    """The first runner's gate, once every runner's env is checked to be a gate on the same controller."""
+    gates = [runner.env for runner in runners]
+    if not gates or not all(isinstance(gate, CurriculumGate) for gate in gates):
+        raise TypeError("every runner's env must be a CurriculumGate: the loop draws and records through it")
+    if any(gate.controller is not gates[0].controller for gate in gates):
+        raise ValueError("the runners' gates must share one CurriculumController (see make_runners)")
+    return gates[0]
+
+
+def _record_outcomes(gate: CurriculumGate, trajectories: Sequence[Trajectory]) -> bool:
+    """Record every episode in group order (all of them, even if the stage moves midway); True if it moved."""
     changed = False
     for trajectory in trajectories:
-        outcome = float(trajectory.success) if config.curriculum_metric == "success" else trajectory.reward
-        changed |= controller.record(outcome)
+        changed |= gate.record(trajectory.success, trajectory.reward)
     return changed
 
 
@@ -462,4 +493,14 @@ def _speed_metrics(
     }
 
 
-__all__ = ["RunState", "TrainResult", "collect_rollouts", "grpo_step", "policy_update", "summarize", "train"]
+__all__ = [
+    "RunState",
+    "TrainResult",
+    "collect_rollouts",
+    "curriculum_gate",
+    "grpo_step",
+    "make_runners",
+    "policy_update",
+    "summarize",
+    "train",
+]

@@ -3,7 +3,8 @@
 - :class:`ProgressReward`: dense per-turn progress reward (mean checked-turn score, in [0, 1]).
 - :class:`FormatReward`: the stage-1 syntax reward (well-formed, error-free tool calls).
 - :class:`HintAugmentation`: actionable hints on failed steps, from the tool schemas.
-- :class:`CurriculumGate`: staged curriculum (task filter, reward, hints per stage) with automatic promotion.
+- :class:`CurriculumGate`: staged curriculum (task filter, reward, hints per stage) with automatic promotion; it
+  switches the hints of a :class:`HintAugmentation` stacked under it, ``CurriculumGate(HintAugmentation(env))``.
 """
 
 from envtune_gym.wrappers.curriculum import DEFAULT_STAGES, CurriculumController, CurriculumGate, Stage

@@ -7,9 +7,15 @@ data (:class:`Stage`): which tasks it draws, which reward it pays, whether hints
 return) over a window reaches a threshold, optionally demoting below another; it is plain data with
 ``state_dict()`` / ``load_state_dict()`` for checkpoints.
 
-With one env the gate records each episode in its controller itself. With a vector env the training loop owns the
-controller: it records the episodes it sees and pushes the stage to every copy, e.g. ``envs.call("set_stage", k)``
-(each copy then stops recording on its own: ``auto_record=False``).
+Hints are a wrapper of their own that the user stacks under the gate, ``CurriculumGate(HintAugmentation(env))``;
+at each reset the gate tells it whether the stage has hints (``options["hints"]``).
+
+There is one controller however many envs: the draw (:meth:`CurriculumController.draw`) and the recording
+(:meth:`CurriculumGate.record`) each exist once. With one env the gate records each episode itself. Several gates
+in one process (the GRPO loop's runners) share one controller (``controller=``): the loop draws a step's tasks
+with :meth:`CurriculumGate.draw`, records the episodes it keeps with :meth:`CurriculumGate.record`
+(``auto_record=False``), and every gate sees a promotion at its next reset. A vector env in subprocesses has a
+copy per process, so there the loop owns the controller and pushes its stage, ``envs.call("set_stage", k)``.
 """
 
 from __future__ import annotations
@@ -135,6 +141,22 @@ class CurriculumController:
             return self._move(-1, mean)
         return False
 
+    def draw(self, tasks: Sequence[Task], count: int, rng: np.random.Generator) -> list[Task]:
+        """``count`` of ``tasks`` that match the current stage: distinct, repeating only when too few match.
+
+        Example:
+            >>> from envtune_gym.tasks.bundled import load_bundled
+            >>> tasks = load_bundled("filesystem")
+            >>> drawn = CurriculumController().draw(tasks, 3, np.random.default_rng(0))
+            >>> len({task.id for task in drawn}), all(task.category == "base" for task in drawn)
+            (3, True)
+        """
+        candidates = [task for task in tasks if self.current.matches(task)]
+        if not candidates:
+            raise ValueError(f"stage {self.stage} ({self.current.name}) matches none of {len(tasks)} tasks")
+        chosen = rng.choice(len(candidates), size=count, replace=len(candidates) < count)
+        return [candidates[int(index)] for index in chosen]
+
     def set_stage(self, stage: int) -> None:
         """Jump to a stage (e.g. pushed from a training loop's controller); the window starts afresh.
 
@@ -255,24 +277,36 @@ def _plain(value: Any) -> Any:
 class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
     """Draw tasks, pay rewards and switch hints by the current curriculum stage.
 
-    The gate puts a :class:`HintAugmentation` under itself (level ``"full"`` or ``"off"`` by stage), draws each
-    episode's task among the env's tasks that match the stage, and pays the stage's reward (format or progress)
-    instead of the env's. ``info["curriculum"]`` reports ``stage``, ``name``, ``reward``, ``hints``,
-    ``window_mean`` and, on an episode's last step, ``changed`` (whether this episode moved the stage).
+    Stack it over a :class:`~envtune_gym.wrappers.HintAugmentation`: ``CurriculumGate(HintAugmentation(env))``.
+    Each reset draws the episode's task among the env's tasks that match the stage (:meth:`draw`; a caller's
+    ``options["task_id"]`` or ``options["task"]`` wins) and passes the stage's ``hints`` down as
+    ``options["hints"]``, so the hint wrapper runs at its own level or ``"off"`` for that episode. Each step pays
+    the stage's reward (format or progress) instead of the env's. ``info["curriculum"]`` reports ``stage``,
+    ``name``, ``reward``, ``hints``, ``window_mean`` and, on an episode's last step, ``changed`` (whether this
+    episode moved the stage).
+
+    A stage with hints on needs a ``HintAugmentation`` under the gate: without one the gate is a ``ValueError``
+    when made, rather than a hinted stage that silently runs without hints. Stages all with ``hints=False`` need
+    none.
 
     Args:
-        env: an EnvTune env (or a wrapper of one).
+        env: an EnvTune env (or a wrapper of one), with a ``HintAugmentation`` in its stack if a stage has hints.
         stages, window, threshold, demotion_threshold: for the controller the gate makes when none is given.
-        controller: a :class:`CurriculumController` to use (shared by several gates in one process, say).
+        controller: a :class:`CurriculumController` to use (one shared by several gates in one process, say).
         metric: what an episode's outcome is: ``"success"`` (BFCL's verdict) or ``"reward"`` (its return).
-        auto_record: record each finished episode in the controller (turn off when a training loop drives it).
+        auto_record: record each finished episode in the controller (turn off when a training loop records).
 
     Example:
         >>> import gymnasium as gym, envtune_gym
-        >>> env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), window=4, threshold=0.5)
+        >>> from envtune_gym.wrappers import HintAugmentation
+        >>> env = CurriculumGate(HintAugmentation(gym.make("EnvTune/FileSystem-v0")), window=4, threshold=0.5)
         >>> observation, info = env.reset(seed=0)
         >>> info["curriculum"]["name"], info["task_id"].startswith("filesystem_base")
         ('syntax', True)
+        >>> env.set_stage(3)  # all tasks, no hints
+        >>> _ = env.reset(seed=0)
+        >>> env.step("[lss()]")[4]["hint"]
+        ''
     """
 
     def __init__(
@@ -289,22 +323,20 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
     ) -> None:
         if metric not in ("success", "reward"):
             raise ValueError(f"metric must be 'success' or 'reward', got {metric!r}")
+        if controller is None:
+            controller = CurriculumController(
+                stages, window=window, threshold=threshold, demotion_threshold=demotion_threshold
+            )
         gym.utils.RecordConstructorArgs.__init__(
-            self, stages=tuple(stages), window=window, threshold=threshold,
+            self, stages=controller.stages, window=window, threshold=threshold,
             demotion_threshold=demotion_threshold, metric=metric, auto_record=auto_record,
         )  # fmt: skip
-        gym.Wrapper.__init__(self, HintAugmentation(env))
-        self.controller = controller or CurriculumController(
-            stages, window=window, threshold=threshold, demotion_threshold=demotion_threshold
-        )
+        gym.Wrapper.__init__(self, env)
+        self.controller = controller
         self.metric = metric
         self.auto_record = auto_record
         self._tasks: tuple[Task, ...] = tuple(env.unwrapped.tasks)
-        for index, stage in enumerate(self.controller.stages):
-            if not any(stage.matches(task) for task in self._tasks):
-                raise ValueError(
-                    f"stage {index} ({stage.name}) matches none of this env's {len(self._tasks)} tasks"
-                )
+        _check_stages(controller.stages, self._tasks, hinted=_has_hints(env))
         self._rng = np.random.default_rng()
         self._scorer: ProgressScorer | FormatScorer = ProgressScorer()
         self._episode_return = 0.0
@@ -322,6 +354,37 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         """Move to a stage (takes effect at the next reset); reachable as ``envs.call("set_stage", k)``."""
         self.controller.set_stage(stage)
 
+    def draw(self, count: int = 1, rng: np.random.Generator | None = None) -> list[str]:
+        """The ids of ``count`` of this env's tasks of the current stage (:meth:`CurriculumController.draw`).
+
+        ``rng`` defaults to the gate's own generator, the one ``reset(seed=...)`` seeds; a training loop that
+        draws a step's tasks passes its own.
+
+        Example:
+            >>> import gymnasium as gym, envtune_gym
+            >>> from envtune_gym.wrappers import HintAugmentation
+            >>> gate = CurriculumGate(HintAugmentation(gym.make("EnvTune/FileSystem-v0")))
+            >>> [task_id.startswith("filesystem_base") for task_id in gate.draw(2, np.random.default_rng(0))]
+            [True, True]
+        """
+        drawn = self.controller.draw(self._tasks, count, self._rng if rng is None else rng)
+        return [task.id for task in drawn]
+
+    def record(self, success: bool, episode_return: float) -> bool:
+        """Record one finished episode in the controller, by the gate's ``metric``; True if the stage changed.
+
+        The gate calls it itself at each episode's end unless ``auto_record=False``; a training loop that keeps
+        episodes the env never finished (cut by a length limit) records them here.
+
+        Example:
+            >>> import gymnasium as gym, envtune_gym
+            >>> from envtune_gym.wrappers import HintAugmentation
+            >>> gate = CurriculumGate(HintAugmentation(gym.make("EnvTune/FileSystem-v0")), window=1, threshold=0.5)
+            >>> gate.record(success=True, episode_return=0.2), gate.stage
+            (True, 1)
+        """
+        return self.controller.record(float(success) if self.metric == "success" else episode_return)
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
@@ -330,9 +393,8 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         stage = self.controller.current
         options = dict(options or {})
         if "task" not in options and "task_id" not in options:
-            candidates = [task for task in self._tasks if stage.matches(task)]
-            options["task_id"] = candidates[int(self._rng.integers(len(candidates)))].id
-        self.env.level = "full" if stage.hints else "off"
+            options["task_id"] = self.draw()[0]
+        options.setdefault("hints", stage.hints)
         self._scorer = FormatScorer() if stage.reward == "format" else ProgressScorer()
         self._episode_return = 0.0
         observation, info = self.env.reset(seed=seed, options=options)
@@ -347,8 +409,8 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         self._episode_return += reward
         report = self._report()
         if terminated or truncated:
-            outcome = float(info.get("success", False)) if self.metric == "success" else self._episode_return
-            report["changed"] = self.controller.record(outcome) if self.auto_record else False
+            success = bool(info.get("success", False))
+            report["changed"] = self.record(success, self._episode_return) if self.auto_record else False
         info["curriculum"] = report
         return observation, reward, terminated, truncated, info
 
@@ -362,3 +424,24 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
             "hints": stage.hints,
             "window_mean": -1.0 if mean is None else mean,
         }
+
+
+def _has_hints(env: gym.Env) -> bool:
+    """Whether a :class:`HintAugmentation` is in ``env``'s wrapper stack (where ``options["hints"]`` reaches)."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, HintAugmentation):
+            return True
+        env = env.env
+    return False
+
+
+def _check_stages(stages: Sequence[Stage], tasks: Sequence[Task], *, hinted: bool) -> None:
+    """Raise ``ValueError`` for a stage that draws no task, or that has hints with no hint wrapper to show them."""
+    for index, stage in enumerate(stages):
+        if not any(stage.matches(task) for task in tasks):
+            raise ValueError(f"stage {index} ({stage.name}) matches none of this env's {len(tasks)} tasks")
+        if stage.hints and not hinted:
+            raise ValueError(
+                f"stage {index} ({stage.name}) has hints on, but no HintAugmentation is under the gate: stack "
+                "it as CurriculumGate(HintAugmentation(env)), or give stages with hints=False"
+            )

@@ -16,6 +16,10 @@ Hints come from ``info["tools"]`` (the schemas of the tools available now) and `
 ``info["action_error"]`` only, never from the ground truth. The opt-in ``ground_truth_aware`` mode adds the
 paper's guard for turns that expect no call (a miss_param or miss_func request the agent should question rather
 than act on); it reads the task's ground truth and is labelled as such in the hint.
+
+The level can change per episode: ``reset(options={"hints": ...})`` sets it for that episode only (a level, or
+``True`` / ``False`` for the wrapper's own level / ``"off"``). That is how a
+:class:`~envtune_gym.wrappers.CurriculumGate` stacked over this wrapper turns hints on and off by stage.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         ground_truth_aware: also warn when the agent calls tools in a turn whose ground truth is empty (the
             paper's guard); off by default because it uses the ground truth.
 
+    ``reset(options={"hints": value})`` overrides ``level`` for that episode: a level, ``True`` (``level``) or
+    ``False`` (``"off"``); the next reset without the option goes back to ``level``. :attr:`episode_level` is
+    the level in force.
+
     Example:
         >>> import gymnasium as gym, envtune_gym
         >>> env = HintAugmentation(gym.make("EnvTune/FileSystem-v0"), level="brief")
@@ -59,6 +67,9 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         >>> observation, *_, info = env.step("[lss()]")
         >>> print(info["hint"])
         Did you mean ls(a: boolean = False)?
+        >>> _ = env.reset(seed=0, options={"hints": False})  # this episode only, as a CurriculumGate asks
+        >>> env.episode_level, env.step("[lss()]")[4]["hint"]
+        ('off', '')
     """
 
     def __init__(
@@ -69,6 +80,8 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         gym.utils.RecordConstructorArgs.__init__(self, level=level, ground_truth_aware=ground_truth_aware)
         gym.Wrapper.__init__(self, env)
         self.level: HintLevel = level
+        #: The level of the current episode: ``level`` unless ``reset(options={"hints": ...})`` said otherwise.
+        self.episode_level: HintLevel = level
         self.ground_truth_aware = ground_truth_aware
         self._tools: dict[str, dict[str, Any]] = {}
         self._turn = 0  # the turn the next action belongs to (from the last info)
@@ -76,7 +89,10 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
+        # Checked before the env resets, so a bad value leaves the running episode as it was.
+        episode_level = self._episode_level((options or {}).get("hints"))
         observation, info = self.env.reset(seed=seed, options=options)
+        self.episode_level = episode_level
         self._tools, self._turn = _by_name(info["tools"]), info["turn"]
         info["hint"] = ""
         return observation, info
@@ -84,7 +100,7 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         acting_turn = self._turn
         observation, reward, terminated, truncated, info = self.env.step(action)
-        hints = [] if self.level == "off" else self._hints(info)
+        hints = [] if self.episode_level == "off" else self._hints(info)
         if (
             self.ground_truth_aware
             and info["calls"]
@@ -97,6 +113,16 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         if hint:
             observation = self._append(observation, hint)
         return observation, reward, terminated, truncated, info
+
+    def _episode_level(self, requested: Any) -> HintLevel:
+        """The level an episode runs at, from ``options["hints"]`` (``None``: not given)."""
+        if requested is None or requested is True:
+            return self.level
+        if requested is False:
+            return "off"
+        if requested in LEVELS:
+            return requested
+        raise ValueError(f'options["hints"] must be one of {LEVELS}, True or False, got {requested!r}')
 
     # ------------------------------------------------------------------------------------------------------------
 
@@ -118,7 +144,7 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
             return "Split the work over several steps, each with fewer, shorter calls."
         example = next(iter(self._tools), None)
         hint = 'Write calls as [tool(arg=\'value\')] or <tool_call>{"name": ..., "arguments": {...}}</tool_call>.'
-        if self.level == "full" and example:
+        if self.episode_level == "full" and example:
             hint += f" Use literal values only. Available now, e.g.: {self._signature(example)}."
         return hint
 
@@ -126,14 +152,14 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         close = difflib.get_close_matches(name, list(self._tools), n=3, cutoff=0.5)
         if not close:
             return f"Only these tools exist now: {', '.join(self._tools)}."
-        if self.level == "brief":
+        if self.episode_level == "brief":
             return f"Did you mean {' or '.join(self._signature(tool) for tool in close)}?"
         return "Did you mean:\n" + "\n".join(f"- {self._signature(t)}: {self._summary(t)}" for t in close)
 
     def _documentation(self, name: str) -> str:
         if name not in self._tools:
             return ""
-        if self.level == "brief":
+        if self.episode_level == "brief":
             return f"Call it as {self._signature(name)}."
         parameters = self._tools[name].get("parameters", {})
         required = set(parameters.get("required", ()))
@@ -153,7 +179,7 @@ class HintAugmentation(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         ]
         if not named:
             return self._listing_hint(name)
-        if self.level == "brief":
+        if self.episode_level == "brief":
             return f"The error points to {' and '.join(self._signature(tool) for tool in named)}."
         return "The error points to these tools:\n" + "\n".join(
             f"- {self._signature(tool)}: {self._summary(tool)}" for tool in named

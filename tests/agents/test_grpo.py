@@ -251,8 +251,18 @@ def test_autocast_is_a_no_op_in_fp32():
         assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
 
 
-def test_curriculum_promotion_is_logged_and_checkpointed(tmp_path):
-    stages = [Stage("first", categories=("base",), max_calls=2), Stage("second", categories=("base",))]
+def test_curriculum_promotion_is_logged_and_checkpointed(tmp_path, monkeypatch):
+    from envtune_gym.agents import grpo
+
+    real_make_runners, built = grpo.make_runners, []
+
+    def make_runners(*args):
+        built.extend(real_make_runners(*args))
+        return built
+
+    monkeypatch.setattr(grpo, "make_runners", make_runners)
+    second = Stage("second", categories=("miss_param",), max_calls=2, hints=False)
+    stages = [Stage("first", categories=("base",), max_calls=2), second]
     config = _config(total_steps=2, stages=stages, curriculum_window=4, curriculum_threshold=0.0,
                      curriculum_metric="reward", out=str(tmp_path), sft_steps=0)  # fmt: skip
     result = train(config)
@@ -260,6 +270,27 @@ def test_curriculum_promotion_is_logged_and_checkpointed(tmp_path):
     assert result.rows[1]["stage"] == 1 and result.rows[1]["stage_name"] == "second"
     state = json.loads((latest_checkpoint(tmp_path) / "state.json").read_text())
     assert state["curriculum"]["stage"] == 1 and state["step"] == 2
+    # One controller: the loop's promotion is what every runner's env drew from and set its hints by.
+    assert len(built) == 4 and all(runner.env.controller is result.controller for runner in built)
+    tasks = {task.id: task for task in built[0].env.unwrapped.tasks}
+    assert all(second.matches(tasks[runner.trajectory.task_id]) for runner in built)
+    assert all(runner.last_info["curriculum"]["name"] == "second" for runner in built)
+    assert all(runner.env.env.episode_level == "off" for runner in built)  # the second stage has no hints
+
+
+def test_runners_must_share_one_controller():
+    from envtune_gym.agents.grpo import curriculum_gate, make_runners
+    from envtune_gym.agents.rollout import ChatFormat
+    from envtune_gym.agents.tiny import build_tiny_policy
+    from envtune_gym.wrappers.curriculum import CurriculumController
+
+    config = _config(group_size=2)
+    chat = ChatFormat(build_tiny_policy(vocab_size=1024)[1])
+    runners = make_runners(config, chat, CurriculumController(config.stages))
+    assert curriculum_gate(runners) is runners[0].env
+    stray = make_runners(config, chat, CurriculumController(config.stages))
+    with pytest.raises(ValueError, match="share one CurriculumController"):
+        curriculum_gate(runners + stray)
 
 
 def test_config_validation_and_overrides():

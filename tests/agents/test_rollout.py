@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 import envtune_gym  # noqa: E402, F401
 from envtune_gym.agents.batches import collate, sequence_logprobs  # noqa: E402
 from envtune_gym.agents.config import GRPOConfig  # noqa: E402
-from envtune_gym.agents.grpo import collect_rollouts  # noqa: E402
+from envtune_gym.agents.grpo import collect_rollouts, make_runners  # noqa: E402
 from envtune_gym.agents.oracle import oracle_actions  # noqa: E402
 from envtune_gym.agents.policy import Policy  # noqa: E402
 from envtune_gym.agents.rollout import (  # noqa: E402
@@ -25,7 +25,7 @@ from envtune_gym.agents.rollout import (  # noqa: E402
 from envtune_gym.agents.sampling import sample  # noqa: E402
 from envtune_gym.agents.tiny import build_tiny_policy  # noqa: E402
 from envtune_gym.tasks.bundled import load_bundled  # noqa: E402
-from envtune_gym.wrappers.curriculum import CurriculumController, CurriculumGate  # noqa: E402
+from envtune_gym.wrappers.curriculum import CurriculumController  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +183,8 @@ def test_recomputed_logprobs_match_the_sampling_logprobs(temperature):
     chat = ChatFormat(tokenizer)
 
     policy = Policy(model, tokenizer, torch.device("cpu"))
-    runners = [EpisodeRunner(CurriculumGate(gym.make(config.env_id), stages=config.stages, auto_record=False), chat)
-               for _ in range(4)]  # fmt: skip
-    trajectories = collect_rollouts(
-        0, policy, chat, runners, CurriculumController(config.stages), config
-    ).trajectories
+    runners = make_runners(config, chat, CurriculumController(config.stages))
+    trajectories = collect_rollouts(0, policy, chat, runners, config).trajectories
     assert sum(item.model_tokens for item in trajectories) > 0
     batch = collate(trajectories, torch.zeros(4), torch.device("cpu"))
     with torch.no_grad():

@@ -1,4 +1,5 @@
-"""CurriculumGate and its controller: stages as data, promotion at the threshold, checkpoints, vector envs."""
+"""CurriculumGate and its controller: stages as data, promotion at the threshold, the draw, hints by stage through
+the explicit HintAugmentation, checkpoints, vector envs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import numpy as np
 import pytest
 
 from envtune_gym.agents.oracle import TURN_DONE, oracle_actions
-from envtune_gym.wrappers import DEFAULT_STAGES, CurriculumController, CurriculumGate, Stage
+from envtune_gym.tasks.bundled import load_bundled
+from envtune_gym.wrappers import DEFAULT_STAGES, CurriculumController, CurriculumGate, HintAugmentation, Stage
+
+
+def gate(env_id: str = "EnvTune/FileSystem-v0", level: str = "full", **kwargs) -> CurriculumGate:
+    """A gate as users stack it: over an explicit HintAugmentation."""
+    return CurriculumGate(HintAugmentation(gym.make(env_id), level=level), **kwargs)
 
 
 def play(env: CurriculumGate, seed: int | None = None, oracle: bool = True) -> tuple[float, dict]:
@@ -97,7 +104,7 @@ def test_set_stage_takes_an_index_of_a_stage_only(stage):
 
 
 def test_set_stage_accepts_numpy_integers_and_reports_plain_ints():
-    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"))
+    env = gate()
     env.set_stage(np.int64(2))
     _, info = env.reset(seed=0)
     assert (
@@ -137,7 +144,7 @@ def test_controller_settings_are_checked(settings, message):
 
 
 def test_the_gate_draws_stage_tasks_pays_the_stage_reward_and_switches_hints():
-    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), window=3, threshold=1.0)
+    env = gate(window=3, threshold=1.0)
     syntax = env.controller.current
     for seed in range(3):
         total, info = play(env, seed=seed)
@@ -157,34 +164,115 @@ def test_the_gate_draws_stage_tasks_pays_the_stage_reward_and_switches_hints():
 
 
 def test_failures_do_not_promote_and_metric_reward_uses_returns():
-    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), window=2, threshold=0.5)
+    env = gate(window=2, threshold=0.5)
     for seed in range(4):
         play(env, seed=seed, oracle=False)
     assert env.stage == 0 and env.controller.window_mean == 0.0
-    by_reward = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), window=1, threshold=1.5, metric="reward")
+    by_reward = gate(window=1, threshold=1.5, metric="reward")
     play(by_reward, seed=0)  # the format reward of the ground truth is 2.0 >= 1.5
     assert by_reward.stage == 1
 
 
 def test_stages_that_match_no_task_are_refused():
     with pytest.raises(ValueError, match="matches none"):
-        CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=[Stage("trading", domains=("TradingBot",))])
+        gate(stages=[Stage("trading", domains=("TradingBot",))])
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_training_loop_drives_the_stage_of_a_vector_env(mode):
     envs = gym.make_vec(
         "EnvTune/FileSystem-v0", num_envs=2, vectorization_mode=mode,
-        wrappers=[lambda env: CurriculumGate(env, auto_record=False)],
+        wrappers=[lambda env: CurriculumGate(HintAugmentation(env), auto_record=False)],
     )  # fmt: skip
     try:
         _, infos = envs.reset(seed=0)
         assert list(infos["curriculum"]["stage"]) == [0, 0]
-        envs.call("set_stage", 2)
-        assert envs.get_attr("stage") == (2, 2)
+        envs.call("set_stage", 3)
+        assert envs.get_attr("stage") == (3, 3)
         _, infos = envs.reset(seed=1)
-        assert list(infos["curriculum"]["name"]) == ["all_with_hints", "all_with_hints"]
+        assert list(infos["curriculum"]["name"]) == ["all_without_hints", "all_without_hints"]
+        _, _, _, _, infos = envs.step(["[lss()]", "[lss()]"])
+        assert list(infos["hint"]) == ["", ""]  # the stage turned each copy's hint wrapper off
         envs.set_attr("stage", 1)
         assert envs.get_attr("stage") == (1, 1)
     finally:
         envs.close()
+
+
+def test_the_controller_draws_distinct_tasks_of_its_stage_and_repeats_only_when_short():
+    tasks = load_bundled("filesystem")
+    controller = CurriculumController()
+    syntax = [task for task in tasks if DEFAULT_STAGES[0].matches(task)]
+    drawn = controller.draw(tasks, len(syntax), np.random.default_rng(0))
+    assert sorted(task.id for task in drawn) == sorted(task.id for task in syntax)  # each once
+    more = controller.draw(tasks, len(syntax) + 3, np.random.default_rng(0))
+    assert len(more) == len(syntax) + 3 and {task.id for task in more} == {task.id for task in syntax}
+    controller.set_stage(2)
+    assert {t.category for t in controller.draw(tasks, 40, np.random.default_rng(1))} > {"base"}
+    trading = CurriculumController([Stage("trading", domains=("TradingBot",))])
+    with pytest.raises(ValueError, match="matches none"):
+        trading.draw(tasks, 1, np.random.default_rng())
+
+
+def test_the_gate_draws_from_the_current_stage_reproducibly_and_a_given_task_wins():
+    env = gate()
+    assert env.draw(5, np.random.default_rng(3)) == env.draw(5, np.random.default_rng(3))
+    by_id = {task.id: task for task in env.unwrapped.tasks}
+    assert all(DEFAULT_STAGES[0].matches(by_id[task_id]) for task_id in env.draw(20))
+    env.set_stage(1)
+    for seed in range(5):
+        _, info = env.reset(seed=seed)
+        assert info["task_id"] == gate(stages=DEFAULT_STAGES[1:]).draw(1, np.random.default_rng(seed))[0]
+    hard = next(task for task in env.unwrapped.tasks if task.category != "base")
+    _, info = env.reset(options={"task_id": hard.id})  # a caller's task wins over the stage
+    assert info["task_id"] == hard.id
+
+
+def test_the_gate_records_by_its_metric_and_auto_record_only_when_on():
+    env = gate(window=2, threshold=0.5)
+    assert env.record(True, 0.0) is False and env.controller.window_mean == 1.0
+    assert env.record(False, 5.0) is True and env.stage == 1  # success metric: the return is not used
+    by_reward = gate(window=1, threshold=1.0, metric="reward")
+    assert by_reward.record(False, 1.5) is True and by_reward.stage == 1
+    quiet = gate(window=1, threshold=0.5, auto_record=False)
+    _, info = play(quiet, seed=0)
+    assert info["curriculum"]["changed"] is False and quiet.controller.window_mean is None
+
+
+def test_hints_follow_the_stage_through_the_explicit_wrapper_at_its_own_level():
+    env = gate(level="brief")
+    hints = env.env
+    for stage, want in [(0, "brief"), (3, "off"), (2, "brief")]:
+        env.set_stage(stage)
+        env.reset(seed=0)
+        assert hints.episode_level == want and hints.level == "brief"
+        hint = env.step("[lss()]")[4]["hint"]
+        assert hint == ("" if want == "off" else "Did you mean ls(a: boolean = False)?")
+    env.reset(seed=0, options={"hints": "full"})  # a caller's level wins for the episode
+    assert env.step("[lss()]")[4]["hint"].startswith("Did you mean:\n- ls(")
+
+
+def test_a_stage_with_hints_needs_a_hint_wrapper_under_the_gate():
+    with pytest.raises(ValueError, match=r"stage 0 \(syntax\) has hints on, but no HintAugmentation"):
+        CurriculumGate(gym.make("EnvTune/FileSystem-v0"))
+    plain = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=[Stage("all", hints=False)])
+    _, info = plain.reset(seed=0)
+    assert info["curriculum"]["hints"] is False and "hint" not in info
+
+
+def test_gates_on_one_controller_move_together():
+    controller = CurriculumController(window=2, threshold=0.5)
+    first, second = gate(controller=controller), gate(controller=controller, metric="reward")
+    first.record(True, 0.0)
+    assert second.record(False, 1.0) and first.stage == second.stage == 1  # one window, one promotion
+    _, info = second.reset(seed=0)
+    assert info["curriculum"]["name"] == "base"
+
+
+@pytest.mark.parametrize("value", ["loud", 1, "Full"])
+def test_a_bad_hint_level_in_options_is_refused_before_the_env_resets(value):
+    hints = HintAugmentation(gym.make("EnvTune/FileSystem-v0"), level="brief")
+    _, info = hints.reset(seed=0, options={"task_id": "filesystem_base_0"})
+    with pytest.raises(ValueError, match=r'options\["hints"\] must be one of'):
+        hints.reset(seed=1, options={"hints": value})
+    assert hints.unwrapped.task.id == "filesystem_base_0" and hints.episode_level == "brief"
