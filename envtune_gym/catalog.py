@@ -1,8 +1,10 @@
-"""The catalog of registered envs (``envtune list``): domains, tools and task counts, derived from the envs.
+"""The catalog of registered envs (``envtune list``) and domains: tools and task counts, derived from the code.
 
 Every number comes from the envs themselves: the tasks of ``gym.make(id).unwrapped``, the domains those tasks
-involve and the tools those domain classes declare. Nothing is kept by hand, so the catalog cannot drift from
-the code. BFCL's counts need its data (``bfcl-eval``); without it the catalog says so instead of failing.
+involve and the tools those domain classes declare; the ids and domains come from the domain registry. Nothing
+is kept by hand, so the catalog cannot drift from the code, and the docs' tables are rendered from it
+(:func:`markdown_env_table`, :func:`markdown_domain_table`; a test checks the docs hold them). BFCL's counts need
+its data (``bfcl-eval``); without it the catalog says so instead of failing.
 
 Example:
     >>> entry = next(e for e in env_catalog(include_bfcl=False) if e.env_id == "EnvTune/FileSystem-v0")
@@ -22,10 +24,10 @@ from typing import Any
 import gymnasium as gym
 
 import envtune_gym  # noqa: F401  (registers the EnvTune/* ids)
-from envtune_gym.domains import DOMAINS, domain_class
-from envtune_gym.envs.registration import ENV_IDS
+from envtune_gym.domains import DOMAINS, domain_class, registered_domains
+from envtune_gym.envs.registration import ENV_IDS, register_envs
 from envtune_gym.tasks import CATEGORIES, Task
-from envtune_gym.tasks.bfcl import BFCLDataNotFound
+from envtune_gym.tasks.bfcl import BFCLDataNotFound, load_bfcl_tasks
 from envtune_gym.tasks.sources import BFCL_SET
 from envtune_gym.tools import tool_specs
 
@@ -104,6 +106,7 @@ def env_catalog(include_bfcl: bool = True) -> list[EnvEntry]:
         >>> [entry.env_id for entry in env_catalog(include_bfcl=False)][:2]
         ['EnvTune/FileSystem-v0', 'EnvTune/Messaging-v0']
     """
+    register_envs()  # a domain registered since `import envtune_gym` gets its id first
     return [_entry(env_id, dict(defaults), include_bfcl) for env_id, defaults in ENV_IDS.items()]
 
 
@@ -234,3 +237,78 @@ def _notes(entries: Sequence[EnvEntry]) -> list[str]:
     ]
     missing = sorted({entry.bfcl_note for entry in entries if entry.bfcl_note})
     return notes + [f"BFCL tasks n/a: {note}" for note in missing]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The docs' tables (README.md, docs/envs.md, docs/domains.md hold them; tests/test_catalog.py checks they match)
+
+
+def markdown_env_table(entries: Sequence[EnvEntry]) -> str:
+    """The envs as a Markdown table: the columns of ``envtune list``, ids in code style.
+
+    Example:
+        >>> print(markdown_env_table(env_catalog(include_bfcl=False)).splitlines()[2])
+        | `EnvTune/FileSystem-v0` | 18 | 53 (14 / 13 / 13 / 13) | n/a (see below) | GorillaFileSystem |
+    """
+    rows = [
+        (f"`{e.env_id}`", str(e.num_tools), _counts_cell(e.bundled), _bfcl_cell(e), _domains_cell(e.domains))
+        for e in entries
+    ]
+    return _markdown(("id", "tools", "bundled tasks", "BFCL tasks", "domains"), rows)
+
+
+def markdown_domain_table(include_bfcl: bool = True) -> str:
+    """Every registered domain as a Markdown table: module, env, tools, compared state and BFCL's task counts.
+
+    Args:
+        include_bfcl: count BFCL's tasks that involve each domain (and it alone); "n/a" without bfcl-eval.
+
+    Example:
+        >>> print(markdown_domain_table(include_bfcl=False).splitlines()[2])
+        | GorillaFileSystem | `domains/filesystem.py` | `EnvTune/FileSystem-v0` | 18 | `root`, `long_context` | n/a |
+    """
+    bfcl: Sequence[Task] | None = None
+    if include_bfcl:
+        try:
+            bfcl = load_bfcl_tasks()
+        except BFCLDataNotFound:
+            bfcl = None
+    rows = []
+    for spec in registered_domains():
+        module = spec.cls.__module__
+        where = (
+            f"`domains/{module.rpartition('.')[2]}.py`"
+            if module.startswith("envtune_gym.domains.")
+            else f"`{module}`"
+        )
+        state = spec.cls.from_scenario({}).state()
+        rows.append(
+            (
+                spec.name,
+                where,
+                f"`{spec.env_id}`" if spec.env_id else "via `EnvTune/BFCL-v0`",
+                str(len(tool_specs(spec.cls))),
+                ", ".join(f"`{key}`" for key in state) or "none (stateless)",
+                _involving_cell(spec.name, bfcl),
+            )
+        )
+    header = ("BFCL class", "module", "env id", "tools", "compared state", "BFCL tasks involving it (alone)")
+    return _markdown(header, rows)
+
+
+def _domains_cell(domains: Sequence[str]) -> str:
+    if len(domains) > 1 and set(domains) == set(DOMAINS):
+        return f"all {len(domains)} domains"
+    return ", ".join(domains)
+
+
+def _involving_cell(name: str, tasks: Sequence[Task] | None) -> str:
+    if tasks is None:
+        return "n/a"
+    involving = [task for task in tasks if name in task.domains]
+    return f"{len(involving)} ({sum(1 for task in involving if list(task.domains) == [name])})"
+
+
+def _markdown(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)

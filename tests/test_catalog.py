@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
 
 import envtune_gym.tasks.bfcl as bfcl_tasks
-from envtune_gym.catalog import EnvEntry, env_catalog
+from envtune_gym.catalog import EnvEntry, env_catalog, markdown_domain_table, markdown_env_table
 from envtune_gym.cli import main
 from envtune_gym.envs.registration import ENV_IDS
 from envtune_gym.tasks import CATEGORIES
@@ -176,3 +178,48 @@ def test_list_tools(capsys):
     assert main(["list", "--tools", "--json", "--no-bfcl"]) == 0
     envs = {env["id"]: env for env in json.loads(capsys.readouterr().out)["envs"]}
     assert len(envs["EnvTune/BFCL-v0"]["tools"]) == 128 and envs["EnvTune/Travel-v0"]["num_tools"] == 18
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The docs' tables
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Each doc and the tables it holds between ``<!-- table: KIND ... -->`` and ``<!-- end table -->``.
+DOC_TABLES = [("README.md", "envs"), ("docs/envs.md", "envs"), ("docs/domains.md", "domains")]
+
+
+def _documented_table(path: str, kind: str) -> str:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    found = re.findall(rf"<!-- table: {kind} [^>]*-->\n(.*?)\n<!-- end table -->", text, flags=re.S)
+    assert len(found) == 1, f"{path} should hold one '<!-- table: {kind} ... -->' block"
+    return found[0]
+
+
+def _expected_table(kind: str, include_bfcl: bool) -> str:
+    if kind == "envs":
+        return markdown_env_table(env_catalog(include_bfcl=include_bfcl))
+    return markdown_domain_table(include_bfcl=include_bfcl)
+
+
+def _drop_bfcl_column(table: str) -> list[list[str]]:
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()]
+    column = next(i for i, title in enumerate(rows[0]) if "BFCL tasks" in title)
+    return [row[:column] + row[column + 1 :] for row in rows]
+
+
+@needs_bfcl
+@pytest.mark.parametrize(("path", "kind"), DOC_TABLES)
+def test_docs_tables_match_the_registry(path, kind):
+    expected = _expected_table(kind, include_bfcl=True)
+    assert _documented_table(path, kind) == expected, (
+        f"{path}: the {kind} table is out of date; replace the lines between its markers with:\n\n{expected}\n"
+    )
+
+
+@pytest.mark.parametrize(("path", "kind"), DOC_TABLES)
+def test_docs_tables_match_the_registry_apart_from_bfcl_counts(path, kind):
+    expected = _expected_table(kind, include_bfcl=False)
+    assert _drop_bfcl_column(_documented_table(path, kind)) == _drop_bfcl_column(expected), (
+        f"{path}: the {kind} table is out of date (BFCL's counts aside: install bfcl-eval to render them); "
+        f"the rows should be:\n\n{expected}\n"
+    )

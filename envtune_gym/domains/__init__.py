@@ -1,35 +1,65 @@
 """The simulated APIs (domains). Each module is plain Python with no gymnasium import.
 
-Adding a domain is one module, one task file and one line in :data:`DOMAINS` (BFCL class name -> class path).
+A domain is one module, which registers itself at its bottom (:func:`register_domain`), and, if it has an env of
+its own, one task file. :data:`DOMAINS` and :func:`domain_class` read the registry.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
+from collections.abc import Iterator, Mapping
 
 from envtune_gym.domains.base import Domain, ToolError
-
-#: BFCL class name -> "module:Class" of our implementation (imported on first use).
-DOMAINS: dict[str, str] = {
-    "GorillaFileSystem": "envtune_gym.domains.filesystem:FileSystem",
-    "MessageAPI": "envtune_gym.domains.messaging:MessageAPI",
-    "TwitterAPI": "envtune_gym.domains.posting:TwitterAPI",
-    "TradingBot": "envtune_gym.domains.trading:TradingBot",
-    "TravelAPI": "envtune_gym.domains.travel:TravelAPI",
-    "VehicleControlAPI": "envtune_gym.domains.vehicle:VehicleControlAPI",
-    "TicketAPI": "envtune_gym.domains.ticket:TicketAPI",
-    "MathAPI": "envtune_gym.domains.math_api:MathAPI",
-}
+from envtune_gym.domains.registry import (
+    DomainSpec,
+    domain_spec,
+    register_domain,
+    registered_domains,
+    unregister_domain,
+)
 
 
-@functools.cache
+class _DomainTargets(Mapping[str, str]):
+    """BFCL class name -> ``"module:Class"`` of every registered domain, in listing order (a live view)."""
+
+    def __getitem__(self, name: str) -> str:
+        for spec in registered_domains():
+            if spec.name == name:
+                return spec.target
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.name for spec in registered_domains()])
+
+    def __len__(self) -> int:
+        return len(registered_domains())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: BFCL class name -> "module:Class" of our implementation, read from the registry (domains registered later
+#: appear too).
+DOMAINS: Mapping[str, str] = _DomainTargets()
+
+
 def domain_class(name: str) -> type[Domain]:
-    """The implementation of a BFCL class name, e.g. ``domain_class("GorillaFileSystem")``."""
-    if name not in DOMAINS:
-        raise ValueError(f"unknown domain {name!r}; known domains: {', '.join(sorted(DOMAINS))}")
-    module_name, _, class_name = DOMAINS[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    """The implementation of a BFCL class name.
+
+    Example:
+        >>> domain_class("GorillaFileSystem").__name__
+        'FileSystem'
+    """
+    return domain_spec(name).cls
 
 
-__all__ = ["DOMAINS", "Domain", "ToolError", "domain_class"]
+__all__ = [
+    "DOMAINS",
+    "Domain",
+    "DomainSpec",
+    "ToolError",
+    "domain_class",
+    "domain_spec",
+    "register_domain",
+    "registered_domains",
+    "unregister_domain",
+]

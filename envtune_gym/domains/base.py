@@ -8,9 +8,13 @@ message a model can act on. Nothing here imports gymnasium: a domain is usable a
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import pickle
 import random
 from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
@@ -53,6 +57,28 @@ class Domain:
     #: True when ``__init__`` does nothing but ``self.load_scenario({})``: :meth:`from_scenario` then skips it
     #: (every reset builds the task's domains; loading an empty scenario first would double the work).
     init_loads_empty_scenario: ClassVar[bool] = False
+    #: BFCL's long-context padding for this domain: a JSON file in ``envtune_gym/domains/data/`` (or an absolute
+    #: path, for a domain outside the package); "" when long context changes nothing. Read with
+    #: :meth:`long_context_padding`.
+    long_context_file: ClassVar[str] = ""
+
+    @classmethod
+    def long_context_padding(cls) -> Any:
+        """The domain's long-context padding: :attr:`long_context_file`, read once per class and shaped by
+        :meth:`shape_long_context`.
+
+        Example:
+            >>> from envtune_gym.domains.travel import TravelAPI
+            >>> cards, bookings = TravelAPI.long_context_padding()
+            >>> len(cards), TravelAPI.long_context_padding()[0] is cards
+            (22, True)
+        """
+        return _long_context_padding(cls)
+
+    @classmethod
+    def shape_long_context(cls, data: dict[str, Any]) -> Any:
+        """The padding in the form the domain uses, from the file's JSON (the JSON itself unless overridden)."""
+        return data
 
     @classmethod
     def from_scenario(
@@ -101,6 +127,16 @@ class Domain:
     def clone(self) -> Domain:
         """An independent deep copy, RNG included: the same calls on both give the same results."""
         return copy.deepcopy(self)
+
+
+@functools.cache
+def _long_context_padding(cls: type[Domain]) -> Any:
+    """Read and shape a domain's long-context file (cached per class: the files are large and never change)."""
+    if not cls.long_context_file:
+        raise ValueError(f"{cls.__name__} has no long-context padding (long_context_file is empty)")
+    path = Path(cls.long_context_file)
+    source = path if path.is_absolute() else resources.files(__package__) / "data" / cls.long_context_file
+    return cls.shape_long_context(json.loads(source.read_text(encoding="utf-8")))
 
 
 def fresh(value: T, *, constant: bool = False) -> T:

@@ -33,17 +33,18 @@ from envtune_gym.domains.filesystem_tree import (
     Directory,
     Entry,
     File,
+    LongContext,
     build_tree,
     check_name,
     dir_path,
     kind,
-    long_context_padding,
     quote,
     reaches,
     relocated,
     resolve_dir,
     tree_size,
 )
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.tools import tool
 
 __all__ = ["INVALID_NAME_CHARS", "MAX_CONTENT_CHARS", "MAX_FIND_CHARS", "MAX_FIND_ENTRIES", "MAX_NAME_CHARS"]
@@ -58,8 +59,6 @@ MAX_FIND_ENTRIES = 20_000
 MAX_FIND_CHARS = 1_000_000
 #: How many names an error message lists before it says "and N more".
 _LISTED_NAMES = 20
-#: The former name of :func:`~envtune_gym.domains.filesystem_tree.long_context_padding` (tests use it).
-_long_context = long_context_padding
 
 
 class FileSystem(Domain):
@@ -71,6 +70,13 @@ class FileSystem(Domain):
         "basic file operations such as navigating directories, creating files and directories, reading and "
         "writing to files, etc."
     )
+
+    long_context_file = "long_context_filesystem.json"
+
+    @classmethod
+    def shape_long_context(cls, data: dict[str, Any]) -> LongContext:
+        """BFCL's padding of file contents and its image files (see :class:`LongContext`)."""
+        return LongContext.from_json(data)
 
     def __init__(self) -> None:
         self.root = Directory("/")
@@ -92,7 +98,7 @@ class FileSystem(Domain):
             if not config["root"]:
                 raise ValueError("GorillaFileSystem config: 'root' must name one top directory")
             name, top = next(iter(config["root"].items()))
-            padding = long_context_padding() if long_context else None
+            padding = self.long_context_padding() if long_context else None
             self.root = build_tree(Directory(name), top["contents"], padding)
         self._current_dir = self.root
 
@@ -536,3 +542,6 @@ class FileSystem(Domain):
                 f"{quote(source)} or lies within it; copies share subdirectories). Pick another destination."
             )
         return item, target
+
+
+register_domain(FileSystem, env_id="EnvTune/FileSystem-v0", task_set="filesystem", order=10)

@@ -13,10 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any, NamedTuple
 
 from envtune_gym.domains.base import ToolError
@@ -100,17 +97,14 @@ class LongContext(NamedTuple):
     exempt: frozenset[str]  # ...except files with these names
     images: tuple[str, ...]  # empty files added to every directory without subdirectories
 
-
-@functools.cache
-def long_context_padding() -> LongContext:
-    """BFCL's long-context padding, from the bundled data file (read once, on first use)."""
-    source = resources.files("envtune_gym.domains") / "data" / "long_context_filesystem.json"
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return LongContext(
-        data["FILE_CONTENT_EXTENSION"],
-        frozenset(data["FILES_TAIL_USED"]),
-        tuple(data["POPULATE_FILE_EXTENSION"]),
-    )
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LongContext:
+        """The padding from ``long_context_filesystem.json`` (BFCL's constants, by their names)."""
+        return cls(
+            data["FILE_CONTENT_EXTENSION"],
+            frozenset(data["FILES_TAIL_USED"]),
+            tuple(data["POPULATE_FILE_EXTENSION"]),
+        )
 
 
 def build_tree(directory: Directory, entries: Mapping[str, Any], padding: LongContext | None) -> Directory:

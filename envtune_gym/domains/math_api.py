@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.tools import tool
 
 #: Most digits of precision logarithm and square_root compute with.
@@ -476,3 +477,6 @@ class MathAPI(Domain):
     def _operands(tool: str, first: Any, second: Any, names: tuple[str, str] = ("a", "b")) -> None:
         _number(tool, names[0], first)
         _number(tool, names[1], second)
+
+
+register_domain(MathAPI, order=80)

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.tools import tool
 
 #: BFCL's seed for message ids, used when the scenario sets no ``random_seed``.
@@ -355,3 +356,6 @@ class MessageAPI(Domain):
         self._require_login("get_message_stats")
         receivers = {self._first("get_message_stats", i, entry)[0] for i, entry in enumerate(self.inbox)}
         return {"stats": {"received_count": len(self.inbox), "total_contacts": len(receivers)}}
+
+
+register_domain(MessageAPI, env_id="EnvTune/Messaging-v0", task_set="messaging", order=20)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.tools import tool
 
 #: Longest tweet, comment, user name or search keyword accepted.
@@ -407,3 +408,6 @@ class TwitterAPI(Domain):
             "following_count": len(self.following_list) if username == self.username else 0,
             "retweet_count": len(self.retweets.get(username, [])),
         }
+
+
+register_domain(TwitterAPI, order=30)

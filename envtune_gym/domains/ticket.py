@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.tools import tool
 
 #: Longest text (title, description, resolution, credentials, status filter, edited value) a call may pass.
@@ -330,3 +331,6 @@ class TicketAPI(Domain):
                     )
             mine = [ticket for ticket in mine if ticket["status"].lower() == status.lower()]
         return fresh(mine)  # BFCL quirk: a list, shown as its Python repr
+
+
+register_domain(TicketAPI, order=70)

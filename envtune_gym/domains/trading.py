@@ -12,8 +12,8 @@ Deliberate differences: BFCL's error dicts, its crashes (a bad date in ``get_tra
 transaction or order without the fields it reads) and the error *lists* it returns when logged out
 (``get_watchlist``, ``get_order_history``, ``get_transaction_history``) all become our own ToolError messages;
 money amounts and prices must be finite and at most :data:`MAX_MONEY`, share amounts at most :data:`MAX_SHARES`,
-and string and list arguments are bounded (see the constants below); timestamps never depend on the local
-timezone (BFCL's do only where daylight saving time changes between 1 and 2 September 2024).
+and string and list arguments are bounded (see :mod:`~envtune_gym.domains.trading_data`); timestamps never
+depend on the local timezone (BFCL's do only where daylight saving time changes between 1 and 2 September 2024).
 
 Example:
     >>> bot = TradingBot()
@@ -31,100 +31,59 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from importlib import resources
-from typing import Any, NamedTuple
+from datetime import datetime, timedelta
+from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
+from envtune_gym.domains.trading_data import (
+    CURRENT_TIME,
+    DATE_FORMAT,
+    DEFAULT_SEED,
+    DEFAULT_STATE,
+    DEFAULT_STOCKS,
+    EPOCH_NOW,
+    MAX_DATE_CHARS,
+    MAX_MONEY,
+    MAX_ORDER_TYPE_CHARS,
+    MAX_SHARES,
+    MAX_SYMBOLS,
+    SECTORS,
+    SYMBOLS_BY_NAME,
+    TIMESTAMP_FORMAT,
+    TIMESTAMP_SPAN_SECONDS,
+    LongContext,
+    check_bounded,
+    name_list,
+    quote,
+)
 from envtune_gym.results import encode_with
 from envtune_gym.tools import tool
 
-#: BFCL's frozen "now": get_current_time and every transaction timestamp derive from it.
-CURRENT_TIME = datetime(2024, 9, 1, 10, 30)
-#: A transaction happens at a random second within one day after CURRENT_TIME, both ends included.
-TIMESTAMP_SPAN_SECONDS = 86_400
-#: Largest price or money amount (deposit, withdrawal) accepted; NaN and infinities are refused too.
-MAX_MONEY = 1e15
-#: Largest number of shares one order may trade.
-MAX_SHARES = 10**12
-#: Longest order type place_order stores (BFCL stores any string; "Buy" and "Sell" are meant).
-MAX_ORDER_TYPE_CHARS = 100
-#: Longest list of symbols filter_stocks_by_price and notify_price_change take.
-MAX_SYMBOLS = 10_000
-#: Longest date string get_transaction_history parses ('YYYY-MM-DD' is 10; anything much longer is no date).
-MAX_DATE_CHARS = 32
-#: How many names an error message lists before it says "and N more".
-_LISTED_NAMES = 20
-
-DEFAULT_SEED = 1053520
-DEFAULT_ORDERS: dict[int | str, Any] = {
-    12345: {"id": 12345, "order_type": "Buy", "symbol": "AAPL", "price": 210.65, "amount": 10, "status": "Completed"},
-    12446: {"id": 12446, "order_type": "Sell", "symbol": "GOOG", "price": 2840.56, "amount": 5, "status": "Pending"},
-}  # fmt: skip
-_STOCK_FIELDS = ("price", "percent_change", "volume", "MA(5)", "MA(20)")
-DEFAULT_STOCKS: dict[str, dict[str, float]] = {
-    symbol: dict(zip(_STOCK_FIELDS, row, strict=True))
-    for symbol, row in {
-        "AAPL": (227.16, 0.17, 2.552, 227.11, 227.09),
-        "GOOG": (2840.34, 0.24, 1.123, 2835.67, 2842.15),
-        "TSLA": (667.92, -0.12, 1.654, 671.15, 668.2),
-        "MSFT": (310.23, 0.09, 3.234, 309.88, 310.11),
-        "NVDA": (220.34, 0.34, 1.234, 220.45, 220.67),
-        "ALPH": (1320.45, -0.08, 1.567, 1321.12, 1325.78),
-        "OMEG": (457.23, 0.12, 2.345, 456.78, 458.12),
-        "QUAS": (725.89, -0.03, 1.789, 726.45, 728.0),
-        "NEPT": (88.34, 0.19, 0.654, 88.21, 88.67),
-        "SYNX": (345.67, 0.11, 2.112, 345.34, 346.12),
-        "ZETA": (22.09, -0.05, 0.789, 22.12, 22.34),
-    }.items()
-}
-#: The value of each state key a scenario leaves out (deep-copied on every load, never handed out).
-DEFAULT_STATE: dict[str, Any] = {
-    "orders": DEFAULT_ORDERS,
-    "account_info": {"account_id": 12345, "balance": 10000.0, "binding_card": 1974202140965533},
-    "authenticated": False,
-    "market_status": "Closed",
-    # BFCL quirk: the counter starts at the id of a default order, so the first new order overwrites it.
-    "order_counter": 12446,
-    "stocks": DEFAULT_STOCKS,
-    "watch_list": ["NVDA"],
-    "transaction_history": [],
-}
-# BFCL quirk: Amazon and Gorilla have symbols but no stock data.
-_SYMBOLS_BY_NAME = {
-    "Apple": "AAPL", "Google": "GOOG", "Tesla": "TSLA", "Microsoft": "MSFT", "Nvidia": "NVDA", "Zeta Corp": "ZETA",
-    "Alpha Tech": "ALPH", "Omega Industries": "OMEG", "Quasar Ltd.": "QUAS", "Neptune Systems": "NEPT",
-    "Synex Solutions": "SYNX", "Amazon": "AMZN", "Gorilla": "GORI",
-}  # fmt: skip
-_SECTORS = {"Technology": ("AAPL", "GOOG", "MSFT", "NVDA"), "Automobile": ("TSLA", "F", "GM")}
-_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-_DATE_FORMAT = "%Y-%m-%d"
-# CURRENT_TIME as seconds since the epoch, read as UTC. BFCL reads it as local time both ways, which cancels out
-# (randint(a, a + n) draws the same offset whatever a is); we stay timezone-free, and so match BFCL run in any
-# timezone without a daylight-saving change between 1 and 2 September 2024 (UTC included).
-_EPOCH_NOW = int(CURRENT_TIME.replace(tzinfo=timezone.utc).timestamp())
-
-
-class _LongContext(NamedTuple):
-    ma5: tuple[float, ...]  # replaces a stock's MA(5) in get_stock_info
-    ma20: tuple[float, ...]  # replaces its MA(20)
-    order_metadata: tuple[tuple[str, str], ...]  # (key, text with {symbol}) added to get_order_details
-    sectors: Mapping[str, tuple[str, ...]]  # appended to get_available_stocks' lists
-    transactions: tuple[tuple[tuple[str, Any], ...], ...]  # appended to get_transaction_history, unfiltered
-    watch_list: tuple[Any, ...]  # appended to get_watchlist's bare list
+# The limits and defaults live with the data; they are part of this module's interface too.
+__all__ = [
+    "CURRENT_TIME",
+    "DEFAULT_SEED",
+    "DEFAULT_STATE",
+    "DEFAULT_STOCKS",
+    "MAX_MONEY",
+    "MAX_SHARES",
+    "MAX_SYMBOLS",
+    "TradingBot",
+]
 
 
 @functools.cache
 def _averages_json() -> dict[str, str]:
     """``json.dumps`` of the long-context MA(5) and MA(20) series, made once."""
-    padding = _long_context()
+    padding = TradingBot.long_context_padding()
     return {"MA(5)": json.dumps(list(padding.ma5)), "MA(20)": json.dumps(list(padding.ma20))}
 
 
 @functools.cache
 def _long_sector(sector: str) -> tuple[tuple[str, ...], str]:
     """A sector's symbols in long context, and their JSON list (made once per sector)."""
-    symbols = (*_SECTORS[sector], *_long_context().sectors[sector])
+    symbols = (*SECTORS[sector], *TradingBot.long_context_padding().sectors[sector])
     return symbols, json.dumps(list(symbols))
 
 
@@ -133,46 +92,10 @@ def _long_sector(sector: str) -> tuple[tuple[str, ...], str]:
 )  # symbols come from state (stocks, scenarios): bounded, and short ones only
 def _order_metadata(symbol: str) -> tuple[dict[str, str], str]:
     """Long context's eight texts about a stock, and their JSON (read-only: callers copy the dict)."""
-    metadata = {key: text.format(symbol=symbol) for key, text in _long_context().order_metadata}
+    metadata = {
+        key: text.format(symbol=symbol) for key, text in TradingBot.long_context_padding().order_metadata
+    }
     return metadata, json.dumps(metadata)
-
-
-@functools.cache
-def _long_context() -> _LongContext:
-    """BFCL's long-context result padding, from the bundled data file (read once, on first use)."""
-    source = resources.files("envtune_gym.domains") / "data" / "long_context_trading.json"
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return _LongContext(
-        tuple(data["MA_5_EXTENSION"]),
-        tuple(data["MA_20_EXTENSION"]),
-        tuple(data["ORDER_DETAIL_EXTENSION"].items()),
-        {
-            "Technology": tuple(data["TECHNOLOGY_EXTENSION"]),
-            "Automobile": tuple(data["AUTOMOBILE_EXTENSION"]),
-        },
-        tuple(tuple(record.items()) for record in data["TRANSACTION_HISTORY_EXTENSION"]),
-        # BFCL quirk: its list ends with a literal `...` (Python's Ellipsis), stored as null in the JSON file.
-        tuple(Ellipsis if symbol is None else symbol for symbol in data["WATCH_LIST_EXTENSION"]),
-    )
-
-
-def _quote(text: Any, limit: int = 60) -> str:
-    """A value for a message: its repr, cut short if long."""
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-def _names(names: list[Any]) -> str:
-    if not names:
-        return "none"
-    more = f" and {len(names) - _LISTED_NAMES} more" if len(names) > _LISTED_NAMES else ""
-    return ", ".join(str(name) for name in names[:_LISTED_NAMES]) + more
-
-
-def _check_bounded(tool: str, name: str, value: float, limit: float) -> None:
-    """Refuse NaN, infinities and values beyond ``limit`` (no float conversion: huge ints compare exactly)."""
-    if not abs(value) <= limit:
-        raise ToolError(f"{tool}: {name} must be a finite number of at most {limit:g}, got {_quote(value)}.")
 
 
 class TradingBot(Domain):
@@ -185,6 +108,12 @@ class TradingBot(Domain):
     )
 
     init_loads_empty_scenario = True
+    long_context_file = "long_context_trading.json"
+
+    @classmethod
+    def shape_long_context(cls, data: dict[str, Any]) -> LongContext:
+        """BFCL's result padding (see :class:`~envtune_gym.domains.trading_data.LongContext`)."""
+        return LongContext.from_json(data)
 
     def __init__(self) -> None:
         self.load_scenario({})
@@ -220,8 +149,8 @@ class TradingBot(Domain):
 
     def _timestamp(self) -> str:
         """A random time within a day after CURRENT_TIME: one ``randint`` draw, as in BFCL."""
-        drawn = self._random.randint(_EPOCH_NOW, _EPOCH_NOW + TIMESTAMP_SPAN_SECONDS)
-        return (CURRENT_TIME + timedelta(seconds=drawn - _EPOCH_NOW)).strftime(_TIMESTAMP_FORMAT)
+        drawn = self._random.randint(EPOCH_NOW, EPOCH_NOW + TIMESTAMP_SPAN_SECONDS)
+        return (CURRENT_TIME + timedelta(seconds=drawn - EPOCH_NOW)).strftime(TIMESTAMP_FORMAT)
 
     def _require_login(self, tool: str, action: str) -> None:
         if not self.authenticated:
@@ -233,7 +162,7 @@ class TradingBot(Domain):
     def _require_stock(self, tool: str, symbol: str) -> None:
         if symbol not in self.stocks:
             raise ToolError(
-                f"{tool}: unknown stock symbol {_quote(symbol)}. Known symbols: {_names(list(self.stocks))}. "
+                f"{tool}: unknown stock symbol {quote(symbol)}. Known symbols: {name_list(list(self.stocks))}. "
                 f"get_symbol_by_name(name) gives a company's symbol."
             )
 
@@ -247,7 +176,7 @@ class TradingBot(Domain):
         if order_id not in self.orders:
             known = [key for key, order in self.orders.items() if isinstance(order, dict)]
             raise ToolError(
-                f"{tool}: there is no order with id {_quote(order_id)}. Existing order ids: {_names(known)}. "
+                f"{tool}: there is no order with id {quote(order_id)}. Existing order ids: {name_list(known)}. "
                 f"get_order_history() lists them; place_order(...) returns the id of a new order."
             )
         return self.orders[order_id]
@@ -276,7 +205,7 @@ class TradingBot(Domain):
         Returns:
             symbol: The stock symbol, or 'Stock not found' if the company is unknown.
         """
-        return {"symbol": _SYMBOLS_BY_NAME.get(name, "Stock not found")}  # BFCL's not-found is a result
+        return {"symbol": SYMBOLS_BY_NAME.get(name, "Stock not found")}  # BFCL's not-found is a result
 
     @tool
     def get_stock_info(self, symbol: str) -> dict[str, Any]:
@@ -297,8 +226,10 @@ class TradingBot(Domain):
         if not self.long_context:
             return fresh(stock)
         if not isinstance(stock, dict):
-            raise ToolError(f"get_stock_info: the data of {_quote(symbol)} is not readable.")
-        padding = _long_context()  # BFCL quirk: long context swaps the averages for 2000-value series
+            raise ToolError(f"get_stock_info: the data of {quote(symbol)} is not readable.")
+        padding = (
+            self.long_context_padding()
+        )  # BFCL quirk: long context swaps the averages for 2000-value series
         result = {**stock, "MA(5)": list(padding.ma5), "MA(20)": list(padding.ma20)}
         return encode_with(result, _averages_json())  # the 4,000 floats are encoded once, not per call
 
@@ -309,10 +240,10 @@ class TradingBot(Domain):
         Args:
             sector: The sector to list, e.g. 'Technology' or 'Automobile'.
         """
-        if self.long_context and sector in _SECTORS:  # BFCL quirk: long context adds made-up symbols
+        if self.long_context and sector in SECTORS:  # BFCL quirk: long context adds made-up symbols
             symbols, encoded = _long_sector(sector)
             return encode_with({"stock_list": list(symbols)}, {"stock_list": encoded})
-        return {"stock_list": list(_SECTORS.get(sector, ()))}  # BFCL quirk: they need not have stock data
+        return {"stock_list": list(SECTORS.get(sector, ()))}  # BFCL quirk: they need not have stock data
 
     @tool
     def filter_stocks_by_price(
@@ -371,14 +302,16 @@ class TradingBot(Domain):
             return fresh(order)  # whatever is stored: orders loaded from scenarios lack fields
         if not isinstance(order, dict) or "symbol" not in order:
             raise ToolError(
-                f"get_order_details: order {_quote(order_id)} names no stock, so it has no details."
+                f"get_order_details: order {quote(order_id)} names no stock, so it has no details."
             )
         # BFCL quirk: long context adds eight texts about the stock, under "metadata".
         symbol = order["symbol"]
         if type(symbol) is not str or len(symbol) > 32:  # whatever a scenario stored: formatted, not cached
             return {
                 **order,
-                "metadata": {k: text.format(symbol=symbol) for k, text in _long_context().order_metadata},
+                "metadata": {
+                    k: text.format(symbol=symbol) for k, text in self.long_context_padding().order_metadata
+                },
             }
         metadata, encoded = _order_metadata(symbol)
         return encode_with({**order, "metadata": dict(metadata)}, {"metadata": encoded})
@@ -397,11 +330,11 @@ class TradingBot(Domain):
         order = self._order("cancel_order", order_id)
         if not isinstance(order, dict) or "status" not in order:
             raise ToolError(
-                f"cancel_order: {_quote(order_id)} is not an order with a status; it cannot be cancelled."
+                f"cancel_order: {quote(order_id)} is not an order with a status; it cannot be cancelled."
             )
         if order["status"] == "Completed":
             raise ToolError(
-                f"cancel_order: order {_quote(order_id)} is already completed and cannot be cancelled; only "
+                f"cancel_order: order {quote(order_id)} is already completed and cannot be cancelled; only "
                 f"orders that are not completed yet can be. get_order_details(order_id) shows an order's status."
             )
         order["status"] = "Cancelled"  # BFCL quirk: cancelling a cancelled order succeeds again
@@ -428,11 +361,11 @@ class TradingBot(Domain):
         self._require_stock("place_order", symbol)
         if price <= 0 or amount <= 0:
             raise ToolError(
-                f"place_order: price and amount must both be positive, got price={_quote(price)} and "
-                f"amount={_quote(amount)}."
+                f"place_order: price and amount must both be positive, got price={quote(price)} and "
+                f"amount={quote(amount)}."
             )
-        _check_bounded("place_order", "price", price, MAX_MONEY)
-        _check_bounded("place_order", "amount", amount, MAX_SHARES)
+        check_bounded("place_order", "price", price, MAX_MONEY)
+        check_bounded("place_order", "amount", amount, MAX_SHARES)
         if len(order_type) > MAX_ORDER_TYPE_CHARS:
             raise ToolError(
                 f"place_order: order_type is {len(order_type)} characters long; use 'Buy' or 'Sell'."
@@ -524,8 +457,8 @@ class TradingBot(Domain):
         """
         self._require_login("fund_account", "fund the account")
         if amount <= 0:
-            raise ToolError(f"fund_account: the amount must be positive, got {_quote(amount)}.")
-        _check_bounded("fund_account", "amount", amount, MAX_MONEY)
+            raise ToolError(f"fund_account: the amount must be positive, got {quote(amount)}.")
+        check_bounded("fund_account", "amount", amount, MAX_MONEY)
         balance = self._balance("fund_account")
         # BFCL quirk: deposits are allowed while the market is closed; the timestamp draws from the RNG.
         self.account_info["balance"] = balance + amount
@@ -546,18 +479,18 @@ class TradingBot(Domain):
         self._require_login("withdraw_funds", "withdraw money")
         if self.market_status != "Open":
             raise ToolError(
-                f"withdraw_funds: the market is {_quote(self.market_status)}; withdrawals are only possible while "
+                f"withdraw_funds: the market is {quote(self.market_status)}; withdrawals are only possible while "
                 f"it is 'Open', and no tool opens it. Deposits (fund_account) work at any time."
             )
         if amount <= 0:
-            raise ToolError(f"withdraw_funds: the amount must be positive, got {_quote(amount)}.")
+            raise ToolError(f"withdraw_funds: the amount must be positive, got {quote(amount)}.")
         balance = self._balance("withdraw_funds")
         if amount > balance:
             raise ToolError(
                 f"withdraw_funds: cannot withdraw {amount}, the balance is only {balance}. Withdraw at most the "
                 f"balance (get_account_info() shows it)."
             )
-        _check_bounded("withdraw_funds", "amount", amount, MAX_MONEY)
+        check_bounded("withdraw_funds", "amount", amount, MAX_MONEY)
         self.account_info["balance"] = balance - amount
         self.transaction_history.append(
             {"type": "withdrawal", "amount": amount, "timestamp": self._timestamp()}
@@ -587,25 +520,25 @@ class TradingBot(Domain):
         end = self._parse_date("end_date", end_date) if end_date else datetime.max
         history = [dict(record) for record in self.transaction_history if start <= self._when(record) <= end]
         if self.long_context:  # BFCL quirk: 1000 made-up transactions, whatever the range
-            history.extend(dict(record) for record in _long_context().transactions)
+            history.extend(dict(record) for record in self.long_context_padding().transactions)
         return {"transaction_history": history}
 
     @staticmethod
     def _parse_date(name: str, text: str) -> datetime:
         try:
             if len(text) <= MAX_DATE_CHARS:
-                return datetime.strptime(text, _DATE_FORMAT)  # as lenient as BFCL: '2024-9-1' is accepted
+                return datetime.strptime(text, DATE_FORMAT)  # as lenient as BFCL: '2024-9-1' is accepted
         except (TypeError, ValueError):
             pass
         raise ToolError(
-            f"get_transaction_history: {name} {_quote(text)} is not a date; write it as YYYY-MM-DD (e.g. "
+            f"get_transaction_history: {name} {quote(text)} is not a date; write it as YYYY-MM-DD (e.g. "
             f"'2024-09-01'), or leave it out for no bound."
         )
 
     @staticmethod
     def _when(record: Any) -> datetime:
         try:
-            return datetime.strptime(record["timestamp"], _TIMESTAMP_FORMAT)
+            return datetime.strptime(record["timestamp"], TIMESTAMP_FORMAT)
         except (KeyError, TypeError, ValueError):
             raise ToolError(
                 "get_transaction_history: a stored transaction has no valid timestamp, so the history cannot be "
@@ -624,7 +557,7 @@ class TradingBot(Domain):
         """
         self._require_login("get_watchlist", "view the watch list")  # BFCL returns an error list here
         if self.long_context:  # BFCL quirk: a bare list with 1001 more entries, ending in Ellipsis
-            return [*self.watch_list, *_long_context().watch_list]
+            return [*self.watch_list, *self.long_context_padding().watch_list]
         return {"watchlist": list(self.watch_list)}
 
     @tool
@@ -649,8 +582,11 @@ class TradingBot(Domain):
         self._require_login("remove_stock_from_watchlist", "change the watch list")
         if symbol not in self.watch_list:
             raise ToolError(
-                f"remove_stock_from_watchlist: {_quote(symbol)} is not on the watch list. On it: "
-                f"{_names(list(self.watch_list))}."
+                f"remove_stock_from_watchlist: {quote(symbol)} is not on the watch list. On it: "
+                f"{name_list(list(self.watch_list))}."
             )
         self.watch_list.remove(symbol)
         return {"status": f"Stock {symbol} removed from watchlist successfully."}
+
+
+register_domain(TradingBot, env_id="EnvTune/Trading-v0", task_set="trading", order=40)

@@ -29,30 +29,33 @@ Example:
 from __future__ import annotations
 
 import datetime
-import functools
-import json
-import re
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
 from envtune_gym.domains.travel_data import (
     AIRPORTS,
     BUDGET_FISCAL_YEAR,
+    INVOICE_FIELDS,
     MAX_AMOUNT,
     MAX_TEXT_CHARS,
     NEAREST_AIRPORT,
     ROUTE_BASES,
+    SCALAR_FIELDS,
     SUPPORT_REPLY,
     USD_RATES,
+    all_costs,
+    card_balance,
     check_amount,
     check_texts,
     fare,
     is_number,
     listing,
     not_logged_in,
+    parse_date,
     quote,
+    verification_failure,
 )
 from envtune_gym.results import encode_with
 from envtune_gym.tools import tool
@@ -61,44 +64,6 @@ __all__ = ["DEFAULT_SEED", "MAX_AMOUNT", "MAX_TEXT_CHARS", "TravelAPI"]  # the l
 
 #: BFCL's default seed (no scenario in the data sets ``random_seed``).
 DEFAULT_SEED = 141053
-_DATE_FORMAT = "%Y-%m-%d"
-_PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-#: The scalar state fields; all default to None (BFCL's DEFAULT_STATE, less the two maps and the seed).
-_SCALAR_FIELDS = (
-    "access_token", "token_type", "token_expires_in", "token_scope", "user_first_name", "user_last_name",
-    "budget_limit",
-)  # fmt: skip
-#: The fields an invoice is built from, in the order it lists them.
-_INVOICE_FIELDS = ("travel_date", "travel_from", "travel_to", "travel_class", "travel_cost", "transaction_id")
-
-
-@functools.cache
-def _long_context() -> tuple[dict[str, Any], dict[str, Any]]:
-    """BFCL's long-context cards and bookings, from the bundled data file (read once; callers copy them)."""
-    source = resources.files("envtune_gym.domains") / "data" / "long_context_travel.json"
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return data["CREDIT_CARD_EXTENSION"], data["BOOKING_RECORD_EXTENSION"]
-
-
-@functools.cache
-def _all_costs(class_factor: int, date_factor: int) -> tuple[tuple[float, ...], str]:
-    """Every route's cost for a class and date factor (long context's list), and its JSON, made once per pair."""
-    costs = tuple(float(base * class_factor * date_factor) for base in ROUTE_BASES.values())
-    return costs, json.dumps(list(costs))
-
-
-def _parse_date(text: str) -> datetime.datetime:
-    """``datetime.strptime(text, "%Y-%m-%d")`` (BFCL's check), with the common ``2024-11-15`` shape read directly.
-
-    Example:
-        >>> _parse_date("2024-11-15"), _parse_date("2024-1-5")
-        (datetime.datetime(2024, 11, 15, 0, 0), datetime.datetime(2024, 1, 5, 0, 0))
-    """
-    plain = _PLAIN_DATE.fullmatch(text)
-    if plain is None:  # other shapes strptime may still accept (one-digit months and days), or refuses
-        return datetime.datetime.strptime(text, _DATE_FORMAT)
-    # ValueError for an impossible date such as 2024-02-30, as strptime raises
-    return datetime.datetime(int(plain[1]), int(plain[2]), int(plain[3]))
 
 
 def _today() -> datetime.date:
@@ -117,6 +82,12 @@ class TravelAPI(Domain):
     )
 
     init_loads_empty_scenario = True
+    long_context_file = "long_context_travel.json"
+
+    @classmethod
+    def shape_long_context(cls, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """BFCL's 22 long-context cards and 16 bookings, as ``(cards, bookings)`` (every load copies them)."""
+        return data["CREDIT_CARD_EXTENSION"], data["BOOKING_RECORD_EXTENSION"]
 
     def __init__(self) -> None:
         self.load_scenario({})
@@ -134,11 +105,11 @@ class TravelAPI(Domain):
         self._seed_random(config.get("random_seed", DEFAULT_SEED))
         self.credit_card_list: dict[str, dict[str, Any]] = config.get("credit_card_list", {})
         self.booking_record: dict[str, dict[str, Any]] = config.get("booking_record", {})
-        for field in _SCALAR_FIELDS:
+        for field in SCALAR_FIELDS:
             setattr(self, field, config.get(field))
         self.long_context = long_context
         if long_context:
-            cards, bookings = _long_context()
+            cards, bookings = self.long_context_padding()
             for card_id, card in fresh(cards, constant=True).items():
                 self.credit_card_list.setdefault(card_id, card)
             for booking_id, booking in fresh(bookings, constant=True).items():
@@ -182,15 +153,6 @@ class TravelAPI(Domain):
             hint = listing(self.booking_record, "Booking ids", "There are no bookings yet; use book_flight.")
             raise ToolError(f"{tool}: {what}. {hint}")
         return self.booking_record[booking_id]
-
-    @staticmethod
-    def _balance(tool: str, card_id: str, card: Mapping[str, Any]) -> float:
-        if not is_number(card.get("balance")):
-            raise ToolError(
-                f"{tool}: the card {quote(card_id)} has no usable balance on record, so it cannot be charged "
-                "or refunded. Use another card; get_all_credit_cards lists them."
-            )
-        return card["balance"]
 
     # --------------------------------------------------------------------------------------------------------
     # Session
@@ -393,7 +355,7 @@ class TravelAPI(Domain):
                     float(ROUTE_BASES[(travel_from, travel_to)] * class_factor * date_factor)
                 ]
             }
-        costs, encoded = _all_costs(class_factor, date_factor)
+        costs, encoded = all_costs(class_factor, date_factor)
         return encode_with({"travel_cost_list": list(costs)}, {"travel_cost_list": encoded})
 
     @tool
@@ -424,7 +386,7 @@ class TravelAPI(Domain):
         """
         self._check_token("book_flight", access_token)
         card = self._card("book_flight", card_id)
-        balance = self._balance("book_flight", card_id, card)
+        balance = card_balance("book_flight", card_id, card)
         for code, role in ((travel_from, "departure"), (travel_to, "destination")):
             if code not in AIRPORTS:
                 raise ToolError(
@@ -432,7 +394,7 @@ class TravelAPI(Domain):
                     "list_all_airports, or get_nearest_airport_by_city to find a city's airport."
                 )
         try:
-            _parse_date(travel_date)
+            parse_date(travel_date)
         except ValueError:
             raise ToolError(
                 f"book_flight: travel_date {quote(travel_date)} is not a valid date; write it as YYYY-MM-DD, "
@@ -493,13 +455,13 @@ class TravelAPI(Domain):
         """
         self._check_token("retrieve_invoice", access_token)
         booking = self._booking("retrieve_invoice", booking_id)
-        missing = [field for field in _INVOICE_FIELDS if field not in booking]
+        missing = [field for field in INVOICE_FIELDS if field not in booking]
         if missing:  # config bookings come in many shapes; BFCL raises here
             raise ToolError(
                 f"retrieve_invoice: the booking {quote(booking_id)} has no invoice (it lacks "
                 f"{', '.join(missing)}). get_booking_history shows what is on record for it."
             )
-        invoice = {"booking_id": booking_id, **{field: booking[field] for field in _INVOICE_FIELDS}}
+        invoice = {"booking_id": booking_id, **{field: booking[field] for field in INVOICE_FIELDS}}
         return {"invoice": fresh(invoice)}
 
     @tool
@@ -534,7 +496,7 @@ class TravelAPI(Domain):
                 "contact_customer_support can look into it."
             )
         card = self.credit_card_list[card_id]
-        card["balance"] = self._balance("cancel_booking", card_id, card) + cost
+        card["balance"] = card_balance("cancel_booking", card_id, card) + cost
         del self.booking_record[booking_id]
         return {"cancel_status": True}
 
@@ -565,7 +527,7 @@ class TravelAPI(Domain):
         self._booking("purchase_insurance", booking_id)
         card = self._card("purchase_insurance", card_id)
         # BFCL quirk: the balance may go negative, and nothing about the insurance is recorded.
-        card["balance"] = self._balance("purchase_insurance", card_id, card) - insurance_cost
+        card["balance"] = card_balance("purchase_insurance", card_id, card) - insurance_cost
         return {"insurance_id": str(self._random.randint(100000000, 999999999)), "insurance_status": True}
 
     @tool
@@ -598,23 +560,11 @@ class TravelAPI(Domain):
             verification_status: True if the verification passed.
             verification_failure: Why the verification failed (only when it failed).
         """
-        # A failed verification is a normal result in BFCL (no "error" key), so these texts are BFCL's.
-        if self.user_first_name != first_name or self.user_last_name != last_name:
-            return _not_verified(
-                "Cannot book flight information for another user."  # BFCL quirk: no space after the period
-                f"Expected {self.user_first_name} {self.user_last_name}, got {first_name} {last_name}"
-            )
-        try:
-            born = _parse_date(date_of_birth)
-        except ValueError:
-            return _not_verified("Invalid date of birth format. Please use YYYY-MM-DD.")
-        today = _today()
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        if age < 18:
-            return _not_verified("Traveler must be at least 18 years old.")
-        if not passport_number.startswith("US"):
-            return _not_verified("Passport must be issued by the United States.")
-        return {"verification_status": True}
+        user = (self.user_first_name, self.user_last_name)
+        reason = verification_failure(user, (first_name, last_name), date_of_birth, passport_number, _today())
+        if reason is None:
+            return {"verification_status": True}
+        return {"verification_status": False, "verification_failure": reason}  # BFCL: a result, not an error
 
     @tool
     def compute_exchange_rate(
@@ -644,5 +594,4 @@ class TravelAPI(Domain):
         )
 
 
-def _not_verified(reason: str) -> dict[str, Any]:
-    return {"verification_status": False, "verification_failure": reason}
+register_domain(TravelAPI, env_id="EnvTune/Travel-v0", task_set="travel", order=50)

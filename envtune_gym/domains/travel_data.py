@@ -12,7 +12,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -134,6 +138,39 @@ SUPPORT_REPLY = (
 )
 
 
+#: BFCL's date format, and the common shape of it that :func:`parse_date` reads without strptime.
+DATE_FORMAT = "%Y-%m-%d"
+PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+#: The scalar state fields; all default to None (BFCL's DEFAULT_STATE, less the two maps and the seed).
+SCALAR_FIELDS = (
+    "access_token", "token_type", "token_expires_in", "token_scope", "user_first_name", "user_last_name",
+    "budget_limit",
+)  # fmt: skip
+#: The fields an invoice is built from, in the order it lists them.
+INVOICE_FIELDS = ("travel_date", "travel_from", "travel_to", "travel_class", "travel_cost", "transaction_id")
+
+
+@functools.cache
+def all_costs(class_factor: int, date_factor: int) -> tuple[tuple[float, ...], str]:
+    """Every route's cost for a class and date factor (long context's list), and its JSON, made once per pair."""
+    costs = tuple(float(base * class_factor * date_factor) for base in ROUTE_BASES.values())
+    return costs, json.dumps(list(costs))
+
+
+def parse_date(text: str) -> datetime.datetime:
+    """``datetime.strptime(text, "%Y-%m-%d")`` (BFCL's check), with the common ``2024-11-15`` shape read directly.
+
+    Example:
+        >>> parse_date("2024-11-15"), parse_date("2024-1-5")
+        (datetime.datetime(2024, 11, 15, 0, 0), datetime.datetime(2024, 1, 5, 0, 0))
+    """
+    plain = PLAIN_DATE.fullmatch(text)
+    if plain is None:  # other shapes strptime may still accept (one-digit months and days), or refuses
+        return datetime.datetime.strptime(text, DATE_FORMAT)
+    # ValueError for an impossible date such as 2024-02-30, as strptime raises
+    return datetime.datetime(int(plain[1]), int(plain[2]), int(plain[3]))
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Checks and messages
 
@@ -210,3 +247,43 @@ def not_logged_in(tool: str) -> str:
         f"{tool}: you are not logged in to the travel system. Call authenticate_travel first, then pass the "
         "access_token it returns."
     )
+
+
+def card_balance(tool: str, card_id: str, card: Mapping[str, Any]) -> float:
+    """The card's balance, or a ToolError if it has none that can be charged or refunded."""
+    if not is_number(card.get("balance")):
+        raise ToolError(
+            f"{tool}: the card {quote(card_id)} has no usable balance on record, so it cannot be charged "
+            "or refunded. Use another card; get_all_credit_cards lists them."
+        )
+    return card["balance"]
+
+
+def verification_failure(
+    user: tuple[str | None, str | None],
+    traveler: tuple[str, str],
+    date_of_birth: str,
+    passport_number: str,
+    today: datetime.date,
+) -> str | None:
+    """Why ``verify_traveler_information`` refuses a traveller (BFCL's texts, checked in BFCL's order), or None.
+
+    Example:
+        >>> verification_failure(("Ada", "L"), ("Ada", "L"), "2020-01-01", "US1", datetime.date(2024, 1, 1))
+        'Traveler must be at least 18 years old.'
+    """
+    if user != traveler:
+        return (
+            "Cannot book flight information for another user."  # BFCL quirk: no space after the period
+            f"Expected {user[0]} {user[1]}, got {traveler[0]} {traveler[1]}"
+        )
+    try:
+        born = parse_date(date_of_birth)
+    except ValueError:
+        return "Invalid date of birth format. Please use YYYY-MM-DD."
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if age < 18:
+        return "Traveler must be at least 18 years old."
+    if not passport_number.startswith("US"):
+        return "Passport must be issued by the United States."
+    return None

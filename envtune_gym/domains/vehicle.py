@@ -14,8 +14,9 @@ Deliberate differences: BFCL's error dicts and its crashes become our own ToolEr
 an unknown door changes nothing (BFCL changes the doors listed before it, then raises); numbers must be real
 numbers within float range and not NaN (BFCL stores NaN or a huge integer in some places, or a string as the AC
 temperature); ``set_navigation``, ``display_log`` and ``adjustClimateControl``'s unit and mode take strings,
-bounded in length (see the constants below); results never share objects with the state or the bundled data
-(BFCL hands out its live door dict and writes the long-context weather into a module-level dict).
+bounded in length (see :mod:`~envtune_gym.domains.vehicle_data`); results never share objects with the state
+or the bundled data (BFCL hands out its live door dict and writes the long-context weather into a module-level
+dict).
 
 Example:
     >>> car = VehicleControlAPI()
@@ -31,104 +32,63 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import math
 from collections.abc import Mapping
-from importlib import resources
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from envtune_gym.domains.base import Domain, ToolError, fresh
+from envtune_gym.domains.registry import register_domain
+from envtune_gym.domains.vehicle_data import (
+    CONFIG_FIELDS,
+    CRUISE_SPEED_STEP,
+    DEFAULT_SEED,
+    DISTANCES,
+    DOORS,
+    GALLONS_PER_LITER,
+    HEADLIGHT_MODES,
+    HEALTHY_TIRE_PRESSURE,
+    LITERS_PER_GALLON,
+    MAX_BRAKE_FORCE,
+    MAX_CRUISE_SPEED,
+    MAX_FUEL_LEVEL,
+    MAX_LIST_ITEMS,
+    MAX_LOG_CHARS,
+    MAX_TEXT_CHARS,
+    MILES_PER_GALLON,
+    MIN_FUEL_LEVEL,
+    PARKING_BRAKE_FORCE,
+    PARKING_SLOPE_ANGLE,
+    STATUS_FIELDS,
+    STATUS_OPTIONS,
+    TIRE_SHOP,
+    UNKNOWN_ZIPCODE,
+    ZIPCODES,
+    LongContext,
+    choices,
+    number,
+    show,
+    text_arg,
+    to_float,
+)
 from envtune_gym.results import encode_with
 from envtune_gym.tools import tool
 
-#: BFCL's default RNG seed (a config may set ``random_seed``).
-DEFAULT_SEED = 141053
-#: Tank capacity in gallons, and the lowest level the tank may hold.
-MAX_FUEL_LEVEL = 50
-MIN_FUEL_LEVEL = 0.0
-MILES_PER_GALLON = 20.0
-LITERS_PER_GALLON = 3.78541
-GALLONS_PER_LITER = 0.264172
-#: Force of a fully pressed brake pedal, and of an engaged parking brake, in Newtons.
-MAX_BRAKE_FORCE = 1000
-PARKING_BRAKE_FORCE = 500.0
-#: BFCL quirk: engaging or releasing the parking brake always sets the slope angle to 10 degrees.
-PARKING_SLOPE_ANGLE = 10.0
-#: Cruise-control speeds: from 0 to 120, in steps of 5.
-MAX_CRUISE_SPEED = 120
-CRUISE_SPEED_STEP = 5
-#: Longest string a tool stores or echoes (a destination, a log message, a climate mode).
-MAX_TEXT_CHARS = 10_000
-#: Most items a list argument may hold (doors, log messages).
-MAX_LIST_ITEMS = 1_000
-#: Most characters of text in one display_log call.
-MAX_LOG_CHARS = 100_000
-
-DOORS = ("driver", "passenger", "rear_left", "rear_right")
-HEADLIGHT_MODES = ("on", "off", "auto")
-ZIPCODES = {
-    "Rivermist": "83214", "Stonebrook": "74532", "Maplecrest": "56108", "Silverpine": "62947",
-    "Shadowridge": "71354", "Sunset Valley": "83462", "Oakendale": "47329", "Willowbend": "52013",
-    "Crescent Hollow": "69238", "Autumnville": "51479", "San Francisco": "94016",
-}  # fmt: skip
-UNKNOWN_ZIPCODE = "00000"
-#: Distances in km between two zipcodes, either way round.
-DISTANCES = {
-    frozenset(pair): km
-    for pair, km in [
-        (("83214", "74532"), 750.0), (("56108", "62947"), 320.0), (("71354", "83462"), 450.0),
-        (("47329", "52013"), 290.0), (("69238", "51479"), 630.0), (("94016", "83214"), 980.0),
-        (("94016", "94704"), 600.0), (("94704", "08540"), 2550.0), (("94016", "08540"), 1950.0),
-        (("62947", "47329"), 1053.0), (("94016", "62947"), 780.0), (("74532", "94016"), 880.0),
-    ]
-}  # fmt: skip
-TIRE_SHOP = "456 Oakwood Avenue, Rivermist, 83214"
-#: Mean tire pressure (psi) counted as healthy, bounds included.
-HEALTHY_TIRE_PRESSURE = (30, 35)
-
-#: Config key -> (attribute, default). BFCL quirks: the engine state is read from ``engineState``, the brake
-#: forces and the slope from keys without the attribute's underscore; ``remainingUnlockedDoors`` is not read
-#: (it is recomputed from the doors). The door defaults are built per instance, see ``load_scenario``.
-_CONFIG_FIELDS: dict[str, tuple[str, Any]] = {
-    "fuelLevel": ("fuelLevel", 0.0), "batteryVoltage": ("batteryVoltage", 12.6),
-    "engineState": ("engine_state", "stopped"), "acTemperature": ("acTemperature", 25.0),
-    "fanSpeed": ("fanSpeed", 50), "acMode": ("acMode", "auto"), "humidityLevel": ("humidityLevel", 50.0),
-    "headLightStatus": ("headLightStatus", "off"), "parkingBrakeStatus": ("parkingBrakeStatus", "released"),
-    "parkingBrakeForce": ("_parkingBrakeForce", 0.0), "slopeAngle": ("_slopeAngle", 0.0),
-    "brakePedalStatus": ("brakePedalStatus", "released"), "brakePedalForce": ("_brakePedalForce", 0.0),
-    "distanceToNextVehicle": ("distanceToNextVehicle", 50.0), "cruiseStatus": ("cruiseStatus", "inactive"),
-    "destination": ("destination", "None"),  # BFCL quirk: the string "None"
-    "frontLeftTirePressure": ("frontLeftTirePressure", 32.0),
-    "frontRightTirePressure": ("frontRightTirePressure", 32.0),
-    "rearLeftTirePressure": ("rearLeftTirePressure", 30.0),
-    "rearRightTirePressure": ("rearRightTirePressure", 30.0),
-}  # fmt: skip
-#: displayCarStatus option -> (result key, attribute) pairs, in BFCL's key order.
-_STATUS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "fuel": (("fuelLevel", "fuelLevel"),),
-    "battery": (("batteryVoltage", "batteryVoltage"),),
-    "doors": (("doorStatus", "doorStatus"),),
-    "climate": (("currentACTemperature", "acTemperature"), ("fanSpeed", "fanSpeed"), ("climateMode", "acMode"),
-                ("humidityLevel", "humidityLevel")),
-    "headlights": (("headlightStatus", "headLightStatus"),),
-    "parkingBrake": (("parkingBrakeStatus", "parkingBrakeStatus"), ("parkingBrakeForce", "_parkingBrakeForce"),
-                     ("slopeAngle", "_slopeAngle")),
-    "brakePedal": (("brakePedalStatus", "brakePedalStatus"), ("brakePedalForce", "_brakePedalForce")),
-    "engine": (("engineState", "engine_state"),),
-}  # fmt: skip
-STATUS_OPTIONS = tuple(_STATUS_FIELDS)
-
-
-class _LongContext(NamedTuple):
-    car_metadata: str  # put first in displayCarStatus results, and as check_tire_pressure's car_info
-    cities: tuple[str, ...]  # added to every estimate_distance result
-    weather: dict[str, Any]  # 15 days of weather, returned with the outside temperature; never handed out
-    parking_instruction: str  # put first in activateParkingBrake results
+# The limits and tables live with the data; they are part of this module's interface too.
+__all__ = [
+    "DEFAULT_SEED",
+    "DISTANCES",
+    "DOORS",
+    "MAX_LIST_ITEMS",
+    "MAX_TEXT_CHARS",
+    "STATUS_OPTIONS",
+    "VehicleControlAPI",
+    "ZIPCODES",
+]
 
 
 @functools.cache
 def _constants_json(key: str) -> dict[str, str]:
     """``{key: json.dumps(padding)}`` for a long-context result key whose value is constant, encoded once."""
-    padding = _long_context()
+    padding = VehicleControlAPI.long_context_padding()
     value = {
         "metadata": padding.car_metadata,
         "car_info": padding.car_metadata,
@@ -136,68 +96,6 @@ def _constants_json(key: str) -> dict[str, str]:
         "intermediaryCities": list(padding.cities),
     }[key]
     return {key: json.dumps(value)}
-
-
-@functools.cache
-def _long_context() -> _LongContext:
-    """BFCL's long-context texts, from the bundled data file (read once, on first use)."""
-    source = resources.files("envtune_gym.domains") / "data" / "long_context_vehicle.json"
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return _LongContext(
-        data["CAR_STATUS_METADATA_EXTENSION"],
-        tuple(data["INTERMEDIARY_CITIES"]),
-        data["LONG_WEATHER_EXTENSION"],
-        data["PARKING_BRAKE_INSTRUCTION"],
-    )
-
-
-def _number(tool: str, name: str, value: Any) -> int | float:
-    """``value`` itself if it is a real number BFCL's arithmetic can use; else a ToolError.
-
-    Booleans pass, as in BFCL (``True`` is 1). NaN and integers beyond float range are refused: NaN would make the
-    state unequal to itself, and huge integers overflow or cannot be printed.
-    """
-    if not isinstance(value, int | float):
-        raise ToolError(f"{tool}: {name} must be a number, got {_show(value)}.")
-    if isinstance(value, float) and math.isnan(value):
-        raise ToolError(f"{tool}: {name} must be a number, not NaN.")
-    if isinstance(value, int):
-        try:
-            float(value)
-        except OverflowError:
-            raise ToolError(f"{tool}: {name} is too large; use a number between -1e308 and 1e308.") from None
-    return value
-
-
-def _to_float(tool: str, name: str, value: Any) -> float:
-    """``float(value)`` as BFCL converts cruise-control arguments (numeric strings too), or a ToolError."""
-    if isinstance(value, str):
-        if len(value) > MAX_TEXT_CHARS:
-            raise ToolError(f"{tool}: {name} must be a number, got a {len(value)}-character string.")
-        try:
-            return _number(tool, name, float(value))
-        except ValueError:
-            raise ToolError(f"{tool}: {name} must be a number, got {_show(value)}.") from None
-    return float(_number(tool, name, value))
-
-
-def _text(tool: str, name: str, value: Any, limit: int = MAX_TEXT_CHARS) -> str:
-    """``value`` if it is a string of at most ``limit`` characters; else a ToolError."""
-    if not isinstance(value, str):
-        raise ToolError(f"{tool}: {name} must be a string, got {_show(value)}.")
-    if len(value) > limit:
-        raise ToolError(f"{tool}: {name} is {len(value)} characters long; use at most {limit}.")
-    return value
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """A value for a message: its type and a short repr."""
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= limit else text[: limit - 3] + '...'}"
-
-
-def _choices(values: tuple[str, ...]) -> str:
-    return ", ".join(repr(v) for v in values)
 
 
 class VehicleControlAPI(Domain):
@@ -210,6 +108,12 @@ class VehicleControlAPI(Domain):
     )
 
     init_loads_empty_scenario = True
+    long_context_file = "long_context_vehicle.json"
+
+    @classmethod
+    def shape_long_context(cls, data: dict[str, Any]) -> LongContext:
+        """BFCL's long-context texts (see :class:`~envtune_gym.domains.vehicle_data.LongContext`)."""
+        return LongContext.from_json(data)
 
     def __init__(self) -> None:
         self.load_scenario({})
@@ -218,7 +122,7 @@ class VehicleControlAPI(Domain):
     # Scenario
 
     def load_scenario(self, config: Mapping[str, Any], long_context: bool = False) -> None:
-        """Set the car from a config; every key is optional (see ``_CONFIG_FIELDS`` for the keys and defaults).
+        """Set the car from a config; every key is optional (see ``CONFIG_FIELDS`` for the keys and defaults).
 
         BFCL quirks: ``remainingUnlockedDoors`` is always 4 minus the number of locked doors, whatever the config
         says and however many doors it lists; ``random_seed`` seeds the RNG (141053 by default).
@@ -229,7 +133,7 @@ class VehicleControlAPI(Domain):
             raise ValueError(
                 f"VehicleControlAPI config: doorStatus must map door names to statuses: {doors!r}"
             )
-        for key, (attribute, default) in _CONFIG_FIELDS.items():
+        for key, (attribute, default) in CONFIG_FIELDS.items():
             setattr(self, attribute, config.get(key, default))
         self.doorStatus: dict[str, Any] = doors
         self.remainingUnlockedDoors = len(DOORS) - sum(status == "locked" for status in doors.values())
@@ -258,9 +162,7 @@ class VehicleControlAPI(Domain):
                 "start it, call startEngine('START') with all doors locked and the brake pedal fully pressed."
             )
         if ignitionMode != "START":
-            raise ToolError(
-                f"startEngine: invalid ignitionMode {_show(ignitionMode)}; use 'START' or 'STOP'."
-            )
+            raise ToolError(f"startEngine: invalid ignitionMode {show(ignitionMode)}; use 'START' or 'STOP'.")
         if self.remainingUnlockedDoors > 0:
             raise self._doors_unlocked()
         if self.brakePedalStatus != "pressed" or self._brakePedalForce != 1000.0:
@@ -296,7 +198,7 @@ class VehicleControlAPI(Domain):
         Args:
             fuelAmount: The amount of fuel to add, in gallons: the additional fuel, not the target level.
         """
-        fuelAmount = _number("fillFuelTank", "fuelAmount", fuelAmount)
+        fuelAmount = number("fillFuelTank", "fuelAmount", fuelAmount)
         if fuelAmount < 0:
             raise ToolError("fillFuelTank: fuelAmount cannot be negative; give the gallons to add.")
         level = self.fuelLevel + fuelAmount
@@ -331,15 +233,15 @@ class VehicleControlAPI(Domain):
         """
         if not isinstance(door, list | tuple):
             raise ToolError(
-                f"lockDoors: door must be a list of door names such as ['driver'], got {_show(door)}."
+                f"lockDoors: door must be a list of door names such as ['driver'], got {show(door)}."
             )
         if len(door) > MAX_LIST_ITEMS:
             raise ToolError(f"lockDoors: door lists {len(door)} names; list each door once.")
         unknown = [name for name in door if not isinstance(name, str) or name not in self.doorStatus]
         if unknown:
             raise ToolError(
-                f"lockDoors: unknown door {_show(unknown[0])}; nothing was changed. The doors are "
-                f"{_choices(tuple(self.doorStatus))}."
+                f"lockDoors: unknown door {show(unknown[0])}; nothing was changed. The doors are "
+                f"{choices(tuple(self.doorStatus))}."
             )
         status = "unlocked" if unlock else "locked"
         for name in door:
@@ -365,10 +267,10 @@ class VehicleControlAPI(Domain):
             climateMode: The climate mode set.
             humidityLevel: The humidity level in percent.
         """
-        temperature = _number("adjustClimateControl", "temperature", temperature)
-        unit = _text("adjustClimateControl", "unit", unit)
-        fanSpeed = _number("adjustClimateControl", "fanSpeed", fanSpeed)
-        mode = _text("adjustClimateControl", "mode", mode)
+        temperature = number("adjustClimateControl", "temperature", temperature)
+        unit = text_arg("adjustClimateControl", "unit", unit)
+        fanSpeed = number("adjustClimateControl", "fanSpeed", fanSpeed)
+        mode = text_arg("adjustClimateControl", "mode", mode)
         if not 0 <= fanSpeed <= 100:
             raise ToolError(f"adjustClimateControl: fanSpeed must be between 0 and 100, got {fanSpeed}.")
         # BFCL quirk: the state keeps Celsius, but the result echoes the temperature as given.
@@ -382,7 +284,7 @@ class VehicleControlAPI(Domain):
         """Get the outside temperature, in degrees Celsius."""
         temperature = self._random.uniform(-10.0, 40.0)
         if self.long_context:  # BFCL quirk: 15 days of weather come first (a fresh copy here, never shared)
-            return {**fresh(_long_context().weather), "outsideTemperature": temperature}
+            return {**fresh(self.long_context_padding().weather), "outsideTemperature": temperature}
         return {"outsideTemperature": temperature}
 
     @tool
@@ -402,7 +304,7 @@ class VehicleControlAPI(Domain):
             mode: The headlight mode: 'on', 'off' or 'auto' ('auto' turns them off).
         """
         if mode not in HEADLIGHT_MODES:
-            raise ToolError(f"setHeadlights: invalid mode {_show(mode)}; use {_choices(HEADLIGHT_MODES)}.")
+            raise ToolError(f"setHeadlights: invalid mode {show(mode)}; use {choices(HEADLIGHT_MODES)}.")
         self.headLightStatus = "on" if mode == "on" else "off"
         return {"headlightStatus": self.headLightStatus}
 
@@ -422,16 +324,18 @@ class VehicleControlAPI(Domain):
         Returns:
             status: The fields of that option, e.g. fuelLevel for 'fuel' or doorStatus for 'doors'.
         """
-        if not isinstance(option, str) or option not in _STATUS_FIELDS:
+        if not isinstance(option, str) or option not in STATUS_FIELDS:
             raise ToolError(
-                f"displayCarStatus: invalid option {_show(option)}; use one of {_choices(STATUS_OPTIONS)}."
+                f"displayCarStatus: invalid option {show(option)}; use one of {choices(STATUS_OPTIONS)}."
             )
         # copy.copy: the door dict is handed out as a copy, never the live one
-        fields = {key: copy.copy(getattr(self, attribute)) for key, attribute in _STATUS_FIELDS[option]}
+        fields = {key: copy.copy(getattr(self, attribute)) for key, attribute in STATUS_FIELDS[option]}
         # BFCL quirk: in long context the car's metadata text comes first.
         if not self.long_context:
             return fields
-        return encode_with({"metadata": _long_context().car_metadata, **fields}, _constants_json("metadata"))
+        return encode_with(
+            {"metadata": self.long_context_padding().car_metadata, **fields}, _constants_json("metadata")
+        )
 
     # --------------------------------------------------------------------------------------------------------
     # Brakes and cruise control
@@ -449,7 +353,7 @@ class VehicleControlAPI(Domain):
             _slopeAngle: The slope angle in degrees.
         """
         if mode not in ("engage", "release"):
-            raise ToolError(f"activateParkingBrake: invalid mode {_show(mode)}; use 'engage' or 'release'.")
+            raise ToolError(f"activateParkingBrake: invalid mode {show(mode)}; use 'engage' or 'release'.")
         engage = mode == "engage"
         self.parkingBrakeStatus = "engaged" if engage else "released"
         self._parkingBrakeForce = PARKING_BRAKE_FORCE if engage else 0.0
@@ -463,7 +367,7 @@ class VehicleControlAPI(Domain):
         if not self.long_context:
             return result
         return encode_with(
-            {"parkingBrakeInstruction": _long_context().parking_instruction, **result},
+            {"parkingBrakeInstruction": self.long_context_padding().parking_instruction, **result},
             _constants_json("parkingBrakeInstruction"),
         )
 
@@ -478,7 +382,7 @@ class VehicleControlAPI(Domain):
             brakePedalStatus: 'pressed', or 'released' for position 0.
             brakePedalForce: The force on the brake pedal in Newtons (1000 when fully pressed).
         """
-        pedalPosition = _number("pressBrakePedal", "pedalPosition", pedalPosition)
+        pedalPosition = number("pressBrakePedal", "pedalPosition", pedalPosition)
         if not 0 <= pedalPosition <= 1:
             raise ToolError(
                 f"pressBrakePedal: pedalPosition must be between 0 and 1 (1.0 presses it fully), got {pedalPosition}."
@@ -511,8 +415,8 @@ class VehicleControlAPI(Domain):
             currentSpeed: The speed given.
             distanceToNextVehicle: The distance to the next vehicle in meters.
         """
-        distance = _to_float("setCruiseControl", "distanceToNextVehicle", distanceToNextVehicle)
-        speed = _to_float("setCruiseControl", "speed", speed)
+        distance = to_float("setCruiseControl", "distanceToNextVehicle", distanceToNextVehicle)
+        speed = to_float("setCruiseControl", "speed", speed)
         if self.engine_state == "stopped":  # BFCL quirk: deactivating needs a running engine too
             raise ToolError(
                 "setCruiseControl: the engine is stopped; start it with startEngine('START') first (lock all "
@@ -543,12 +447,12 @@ class VehicleControlAPI(Domain):
             messages: The messages to display.
         """
         if not isinstance(messages, list | tuple):
-            raise ToolError(f"display_log: messages must be a list of strings, got {_show(messages)}.")
+            raise ToolError(f"display_log: messages must be a list of strings, got {show(messages)}.")
         if len(messages) > MAX_LIST_ITEMS:
             raise ToolError(
                 f"display_log: {len(messages)} messages; display at most {MAX_LIST_ITEMS} at once."
             )
-        log = [_text("display_log", "each message", message) for message in messages]
+        log = [text_arg("display_log", "each message", message) for message in messages]
         if sum(map(len, log)) > MAX_LOG_CHARS:
             raise ToolError(
                 f"display_log: the messages are too long; display at most {MAX_LOG_CHARS} characters."
@@ -562,7 +466,7 @@ class VehicleControlAPI(Domain):
         Args:
             distance: The distance to drive, in miles.
         """
-        distance = _number("estimate_drive_feasibility_by_mileage", "distance", distance)
+        distance = number("estimate_drive_feasibility_by_mileage", "distance", distance)
         return {"canDrive": not (self.fuelLevel * MILES_PER_GALLON < distance)}
 
     @tool
@@ -572,7 +476,7 @@ class VehicleControlAPI(Domain):
         Args:
             liter: The amount in liters.
         """
-        return {"gallon": _number("liter_to_gallon", "liter", liter) * GALLONS_PER_LITER}
+        return {"gallon": number("liter_to_gallon", "liter", liter) * GALLONS_PER_LITER}
 
     @tool
     def gallon_to_liter(self, gallon: float) -> dict[str, float]:
@@ -581,7 +485,7 @@ class VehicleControlAPI(Domain):
         Args:
             gallon: The amount in gallons.
         """
-        return {"liter": _number("gallon_to_liter", "gallon", gallon) * LITERS_PER_GALLON}
+        return {"liter": number("gallon_to_liter", "gallon", gallon) * LITERS_PER_GALLON}
 
     @tool
     def estimate_distance(self, cityA: str, cityB: str) -> dict[str, Any]:
@@ -596,7 +500,7 @@ class VehicleControlAPI(Domain):
         if km is None:
             known = sorted({zipcode for pair in DISTANCES for zipcode in pair})
             raise ToolError(
-                f"estimate_distance: no distance known between {_show(cityA)} and {_show(cityB)}. Pass two "
+                f"estimate_distance: no distance known between {show(cityA)} and {show(cityB)}. Pass two "
                 f"different 5-digit zipcodes (get_zipcode_based_on_city gives a city's zipcode); distances are "
                 f"known between some of: {', '.join(known)}."
             )
@@ -604,7 +508,7 @@ class VehicleControlAPI(Domain):
         if not self.long_context:
             return {"distance": km}
         return encode_with(
-            {"distance": km, "intermediaryCities": list(_long_context().cities)},
+            {"distance": km, "intermediaryCities": list(self.long_context_padding().cities)},
             _constants_json("intermediaryCities"),
         )
 
@@ -624,7 +528,7 @@ class VehicleControlAPI(Domain):
         Args:
             destination: The destination, in the format 'street, city, state'.
         """
-        self.destination = _text("set_navigation", "destination", destination)
+        self.destination = text_arg("set_navigation", "destination", destination)
         return {"status": "Navigating to " + destination}
 
     @tool
@@ -650,7 +554,7 @@ class VehicleControlAPI(Domain):
             {
                 **pressures,
                 "healthy_tire_pressure": low <= mean <= high,
-                "car_info": _long_context().car_metadata,
+                "car_info": self.long_context_padding().car_metadata,
             },
             _constants_json("car_info"),
         )
@@ -659,3 +563,6 @@ class VehicleControlAPI(Domain):
     def find_nearest_tire_shop(self) -> dict[str, str]:
         """Find the nearest tire shop."""
         return {"shopLocation": TIRE_SHOP}
+
+
+register_domain(VehicleControlAPI, order=60)

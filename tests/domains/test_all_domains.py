@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import envtune_gym
-from envtune_gym.domains import DOMAINS, domain_class
+from envtune_gym.domains import DOMAINS, domain_class, registered_domains
 from envtune_gym.tools import tool_specs
 
 NAMES = sorted(DOMAINS)
@@ -90,11 +90,7 @@ def _configs(name: str) -> list[dict]:
     from envtune_gym.tasks.bfcl import load_bfcl_tasks
     from envtune_gym.tasks.sources import resolve_tasks
 
-    tasks = [
-        task
-        for task_set in ("filesystem", "trading", "travel", "messaging")
-        for task in resolve_tasks(task_set)
-    ]
+    tasks = [task for spec in registered_domains() if spec.task_set for task in resolve_tasks(spec.task_set)]
     if importlib.util.find_spec("bfcl_eval") is not None:
         tasks += load_bfcl_tasks()
     return [task.initial_config[name] for task in tasks if name in task.initial_config]

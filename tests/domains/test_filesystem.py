@@ -156,7 +156,7 @@ def test_long_context_exempt_names_are_not_padded() -> None:
 
 
 def test_long_context_data_is_loaded_once() -> None:
-    assert fsmod._long_context() is fsmod._long_context()
+    assert FileSystem.long_context_padding() is FileSystem.long_context_padding()
 
 
 def test_long_context_data_matches_bfcl() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from envtune_gym.domains import DOMAINS, domain_class
+from envtune_gym.domains import domain_class
 from envtune_gym.domains import posting as postmod
 from envtune_gym.domains.base import ToolError
 from envtune_gym.domains.posting import DEFAULT_STATE, TwitterAPI
@@ -84,8 +84,7 @@ def test_metadata() -> None:
         "This tool belongs to the TwitterAPI, which provides core functionality for posting tweets, retweeting, "
         "commenting, and following users on Twitter."
     )
-    if "TwitterAPI" in DOMAINS:  # registered by the lead
-        assert domain_class("TwitterAPI") is TwitterAPI
+    assert domain_class("TwitterAPI") is TwitterAPI  # the module registers it
 
 
 def test_defaults() -> None:

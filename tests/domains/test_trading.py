@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from envtune_gym.domains import DOMAINS, domain_class
+from envtune_gym.domains import domain_class
 from envtune_gym.domains import trading as tmod
 from envtune_gym.domains.base import ToolError
 from envtune_gym.domains.trading import TradingBot
@@ -78,8 +78,7 @@ def long_data() -> dict[str, Any]:
 def test_metadata_and_registration() -> None:
     assert TradingBot.name == "TradingBot" and not TradingBot.stateless
     assert TradingBot.description.startswith("This tool belongs to the trading system,")
-    if "TradingBot" in DOMAINS:  # registered by the lead
-        assert domain_class("TradingBot") is TradingBot
+    assert domain_class("TradingBot") is TradingBot  # the module registers it
 
 
 def test_defaults_when_the_scenario_is_empty() -> None:
@@ -144,8 +143,8 @@ def test_instances_and_module_defaults_share_nothing() -> None:
 
 
 def test_long_context_data_is_loaded_once_and_shaped() -> None:
-    padding = tmod._long_context()
-    assert padding is tmod._long_context()
+    padding = TradingBot.long_context_padding()
+    assert padding is TradingBot.long_context_padding()
     assert len(padding.ma5) == len(padding.ma20) == 2000
     assert len(padding.watch_list) == 1001 and padding.watch_list[-1] is Ellipsis
     assert len(padding.transactions) == 1000 and len(padding.order_metadata) == 8
@@ -164,7 +163,7 @@ def test_long_context_data_matches_bfcl() -> None:
         assert data[name] == getattr(reference, name), name
     watch = [Ellipsis if symbol is None else symbol for symbol in data["WATCH_LIST_EXTENSION"]]
     assert watch == reference.WATCH_LIST_EXTENSION
-    assert list(tmod._long_context().watch_list) == reference.WATCH_LIST_EXTENSION
+    assert list(TradingBot.long_context_padding().watch_list) == reference.WATCH_LIST_EXTENSION
 
 
 def test_defaults_match_bfcl() -> None:
@@ -203,7 +202,7 @@ def test_get_stock_info(bot: TradingBot) -> None:
     assert "unknown stock symbol 'AMZN'" in message and "AAPL" in message and "get_symbol_by_name" in message
     info = make(long_context=True).get_stock_info("ZETA")
     assert list(info) == ["price", "percent_change", "volume", "MA(5)", "MA(20)"]
-    assert info["price"] == 22.09 and info["MA(5)"] == list(tmod._long_context().ma5)
+    assert info["price"] == 22.09 and info["MA(5)"] == list(TradingBot.long_context_padding().ma5)
     assert len(info["MA(20)"]) == 2000
     # The result string splices the averages' JSON, encoded once: byte-identical to json.dumps of the dict, and
     # independent of later calls (the caller may mutate what it got).
@@ -405,7 +404,7 @@ def test_long_context_transaction_history_is_padded_whatever_the_range() -> None
     bot = make(long_context=True)
     bot.fund_account(2)
     history = bot.get_transaction_history(end_date="2020-01-01")["transaction_history"]
-    assert len(history) == 1000 and history[0] == dict(tmod._long_context().transactions[0])
+    assert len(history) == 1000 and history[0] == dict(TradingBot.long_context_padding().transactions[0])
     assert len(bot.get_transaction_history()["transaction_history"]) == 1001
 
 

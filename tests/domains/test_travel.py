@@ -139,7 +139,7 @@ def test_random_seed_from_config() -> None:
 
 
 def test_long_context_adds_cards_and_bookings_after_the_config() -> None:
-    cards, bookings = travel_module._long_context()
+    cards, bookings = TravelAPI.long_context_padding()
     config = copy.deepcopy(CONFIG)
     first_card, first_booking = next(iter(cards)), next(iter(bookings))
     config["credit_card_list"][first_card] = {"balance": 1}  # a config entry with the same id wins
@@ -157,7 +157,7 @@ def test_long_context_data_file() -> None:
         resources.files("envtune_gym.domains").joinpath("data/long_context_travel.json").read_text()
     )
     assert "BFCL" in data["_source"] and "Apache-2.0" in data["_source"]
-    assert travel_module._long_context() is travel_module._long_context()  # read once
+    assert TravelAPI.long_context_padding() is TravelAPI.long_context_padding()  # read once
 
 
 def test_long_context_data_matches_bfcl() -> None:
@@ -212,7 +212,7 @@ def test_instances_do_not_share_state_with_each_other_or_the_config() -> None:
 
 
 def test_long_context_entries_are_private_copies() -> None:
-    cards, bookings = travel_module._long_context()
+    cards, bookings = TravelAPI.long_context_padding()
     pristine = copy.deepcopy((cards, bookings))
     first, second = TravelAPI(), TravelAPI()
     first.load_scenario({"access_token": TOKEN}, long_context=True)

@@ -534,11 +534,11 @@ def test_long_context_weather_is_fresh_each_call() -> None:
     assert [first["outsideTemperature"], second["outsideTemperature"]] == [
         draws.uniform(-10.0, 40.0) for _ in "ab"
     ]
-    assert vmod._long_context().weather["-1_day"]["windSpeed"] == 15.0
+    assert VehicleControlAPI.long_context_padding().weather["-1_day"]["windSpeed"] == 15.0
 
 
 def test_long_context_data_is_loaded_once() -> None:
-    assert vmod._long_context() is vmod._long_context()
+    assert VehicleControlAPI.long_context_padding() is VehicleControlAPI.long_context_padding()
 
 
 def test_long_context_data_matches_bfcl() -> None:

@@ -7,11 +7,12 @@ import random
 import pytest
 
 from envtune_gym.agents.oracle import TURN_DONE
+from envtune_gym.domains import registered_domains
 from envtune_gym.envs import ToolUseEnv
 from envtune_gym.envs.shadow import GroundTruthPlan, same_value
 from envtune_gym.tasks.bundled import load_bundled
 
-TASKS = [task for name in ("filesystem", "trading", "travel", "messaging") for task in load_bundled(name)]
+TASKS = [task for spec in registered_domains() if spec.task_set for task in load_bundled(spec.task_set)]
 
 
 def trajectories(task, rng):

@@ -1,7 +1,8 @@
-"""The bundled task sets (``envtune_gym/tasks/data/*.json``) and the helpers their tests share.
+"""The bundled task sets (one per registered domain that has one) and the helpers their tests share.
 
-Each :class:`TaskSet` names one data file with what its checks need: the BFCL class, the full tool list, the exact
-scenario keys, per-set thresholds and a hook saying when a call on BFCL's reference class has failed.
+Each :class:`TaskSet` names one task file with what its checks need: the BFCL class and its tools (from the
+registry), the exact scenario keys, per-set thresholds and a hook saying when a call on BFCL's reference class has
+failed (:data:`PARTICULAR`).
 ``test_bundled_data.py`` runs every common check over all of :data:`SETS`; the ``test_bundled_<set>_data.py``
 modules hold only what is particular to one set. Nothing here is collected as a test.
 """
@@ -14,16 +15,16 @@ from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass
 from functools import cached_property, partial
-from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
 import pytest
 
-import envtune_gym
+from envtune_gym.domains import DomainSpec, registered_domains
+from envtune_gym.tasks.bundled import task_file
 from envtune_gym.tasks.model import Task
+from envtune_gym.tools import tool_specs
 
-DATA_DIR = Path(envtune_gym.__file__).resolve().parent / "tasks" / "data"
 BFCL_SKIP_REASON = (
     "bfcl_eval is not installed (pip install --no-deps bfcl-eval==2026.3.23) to replay on BFCL's reference"
 )
@@ -45,8 +46,8 @@ class TaskSet:
     name: str
     domain: str
     tools: frozenset[str]
-    #: The exact keys of every task's ``initial_config[domain]``.
-    config_keys: frozenset[str]
+    #: The exact keys of every task's ``initial_config[domain]``; ``None``: the same keys in every task.
+    config_keys: frozenset[str] | None = None
     #: (at least this many tasks of 1-2 calls, at least this many of 8+ calls); None: no spread required.
     difficulty: tuple[int, int] | None = None
     check_call: CallCheck = plain_call
@@ -57,7 +58,7 @@ class TaskSet:
 
     @cached_property
     def payload(self) -> dict[str, Any]:
-        return json.loads((DATA_DIR / f"{self.name}.json").read_text(encoding="utf-8"))
+        return json.loads(task_file(self.name).read_text(encoding="utf-8"))
 
     @cached_property
     def tasks(self) -> list[Task]:
@@ -104,7 +105,7 @@ def total_calls(task: Task) -> int:
 
 
 def _trading_error_shaped(text: str) -> bool:
-    """Whether a TradingBot result string reports a failure that is not an error dict (§0.2, §1.2)."""
+    """Whether a TradingBot result string reports a failure that is not an error dict."""
     return (
         text.startswith("Error during execution")  # an exception
         or text.startswith("[{'error'")  # get_order_history / get_transaction_history when logged out
@@ -136,72 +137,53 @@ def messaging_call(instance: Any, name: str, run: Callable[[], tuple[str, bool]]
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the four sets
+# the sets: one per registered domain with a task set; what is particular to a set is kept here
 
 
 def _names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+#: Per-set parameters beyond the defaults, by task-set name.
+PARTICULAR: dict[str, dict[str, Any]] = {
+    "filesystem": {"config_keys": _names("root")},
+    "trading": {
+        # every state key set explicitly; no random_seed, so BFCL's default seed applies
+        "config_keys": _names(
+            """orders account_info authenticated market_status order_counter stocks watch_list
+            transaction_history"""
+        ),
+        "difficulty": (4, 4),
+        "check_call": trading_call,
+    },
+    "travel": {
+        # the nine keys every BFCL TravelAPI scenario sets; no random_seed, so the default seed 141053 applies
+        "config_keys": _names(
+            """credit_card_list booking_record access_token token_type token_expires_in token_scope
+            user_first_name user_last_name budget_limit"""
+        ),
+        "difficulty": (8, 4),
+        "check_call": travel_call,
+    },
+    "messaging": {
+        # the whole state except generated_ids (a set, not JSON) and random_seed (BFCL's default 200191, as in
+        # all of BFCL's data), so no task depends on the class's default workspace
+        "config_keys": _names("user_count user_map inbox message_count current_user"),
+        "difficulty": (4, 4),
+        "check_call": messaging_call,
+    },
+}
+
+
+def task_set_of(spec: DomainSpec) -> TaskSet:
+    """The checks' view of a registered domain's task set: its tools from the registry, plus :data:`PARTICULAR`."""
+    assert spec.task_set is not None
+    tools = frozenset(tool.name for tool in tool_specs(spec.cls))
+    return TaskSet(name=spec.task_set, domain=spec.name, tools=tools, **PARTICULAR.get(spec.task_set, {}))
+
+
 SETS: dict[str, TaskSet] = {
-    task_set.name: task_set
-    for task_set in (
-        TaskSet(
-            name="filesystem",
-            domain="GorillaFileSystem",
-            tools=_names("pwd ls cd mkdir touch echo cat find wc sort grep du tail diff mv rm rmdir cp"),
-            config_keys=_names("root"),
-        ),
-        TaskSet(
-            name="trading",
-            domain="TradingBot",
-            tools=_names(
-                """get_current_time get_symbol_by_name get_stock_info get_order_details cancel_order place_order
-                withdraw_funds get_account_info trading_login trading_get_login_status trading_logout
-                fund_account remove_stock_from_watchlist get_watchlist get_order_history
-                get_transaction_history get_available_stocks filter_stocks_by_price add_to_watchlist
-                notify_price_change"""
-            ),
-            # every state key set explicitly; no random_seed, so BFCL's default seed applies
-            config_keys=_names(
-                """orders account_info authenticated market_status order_counter stocks watch_list
-                transaction_history"""
-            ),
-            difficulty=(4, 4),
-            check_call=trading_call,
-        ),
-        TaskSet(
-            name="travel",
-            domain="TravelAPI",
-            tools=_names(
-                """authenticate_travel travel_get_login_status get_budget_fiscal_year register_credit_card
-                get_flight_cost get_credit_card_balance book_flight retrieve_invoice get_booking_history
-                list_all_airports cancel_booking compute_exchange_rate verify_traveler_information
-                set_budget_limit get_nearest_airport_by_city purchase_insurance contact_customer_support
-                get_all_credit_cards"""
-            ),
-            # the nine keys every BFCL TravelAPI scenario sets; no random_seed, so the default seed 141053 applies
-            config_keys=_names(
-                """credit_card_list booking_record access_token token_type token_expires_in token_scope
-                user_first_name user_last_name budget_limit"""
-            ),
-            difficulty=(8, 4),
-            check_call=travel_call,
-        ),
-        TaskSet(
-            name="messaging",
-            domain="MessageAPI",
-            tools=_names(
-                """list_users get_user_id message_login message_get_login_status send_message delete_message
-                view_messages_sent add_contact search_messages get_message_stats"""
-            ),
-            # the whole state except generated_ids (a set, not JSON) and random_seed (BFCL's default 200191, as
-            # in all of BFCL's data), so no task depends on the class's default workspace
-            config_keys=_names("user_count user_map inbox message_count current_user"),
-            difficulty=(4, 4),
-            check_call=messaging_call,
-        ),
-    )
+    spec.task_set: task_set_of(spec) for spec in registered_domains() if spec.task_set is not None
 }
 
 

@@ -10,13 +10,14 @@ import pytest
 
 from envtune_gym.actions import parse_python_calls
 from envtune_gym.agents.oracle import TURN_DONE
+from envtune_gym.domains import registered_domains
 from envtune_gym.envs import ToolUseEnv
 from envtune_gym.tasks import Task
 from envtune_gym.tasks.bundled import load_bundled
 from envtune_gym.wrappers import HintAugmentation
 from envtune_gym.wrappers.hints import HINT_PREFIX, NO_CALL_GUARD
 
-BUNDLED = [task for name in ("filesystem", "trading", "travel", "messaging") for task in load_bundled(name)]
+BUNDLED = [task for spec in registered_domains() if spec.task_set for task in load_bundled(spec.task_set)]
 
 
 def hinted(env_id: str = "EnvTune/FileSystem-v0", task_id: str | None = None, **kwargs) -> HintAugmentation:

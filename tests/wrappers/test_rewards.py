@@ -9,12 +9,13 @@ import pytest
 
 import envtune_gym
 from envtune_gym.agents.oracle import TURN_DONE, oracle_actions
+from envtune_gym.domains import registered_domains
 from envtune_gym.envs import ToolUseEnv
 from envtune_gym.tasks import Task
 from envtune_gym.tasks.bundled import load_bundled
 from envtune_gym.wrappers import FormatReward, ProgressReward, turn_score
 
-BUNDLED = [task for name in ("filesystem", "trading", "travel", "messaging") for task in load_bundled(name)]
+BUNDLED = [task for spec in registered_domains() if spec.task_set for task in load_bundled(spec.task_set)]
 
 
 def task_with_turns(n: int) -> Task:
