@@ -1,6 +1,8 @@
 """envtune-gym: Gymnasium multi-turn tool-use environments on BFCL's domains.
 
-``import envtune_gym`` registers the ``EnvTune/*`` ids:
+``import envtune_gym`` registers the ``EnvTune/*`` ids, one per domain that declares an env (see
+:mod:`envtune_gym.domains.registry`) and ``EnvTune/BFCL-v0``; after importing a domain of your own, call
+:func:`register_envs` again.
 
 Example:
     >>> import gymnasium as gym
