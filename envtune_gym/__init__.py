@@ -15,6 +15,7 @@ Example:
 
 from envtune_gym.actions import ActionLimits, ParsedAction, ToolCall, parse_action
 from envtune_gym.envs import ENV_IDS, ToolUseEnv, register_envs
+from envtune_gym.synth import Synthesizer, synthesize  # also registers task_source="synth"
 from envtune_gym.tasks import Task
 
 __version__ = "0.1.0"
@@ -25,10 +26,12 @@ __all__ = [
     "ENV_IDS",
     "ActionLimits",
     "ParsedAction",
+    "Synthesizer",
     "Task",
     "ToolCall",
     "ToolUseEnv",
     "__version__",
     "parse_action",
     "register_envs",
+    "synthesize",
 ]

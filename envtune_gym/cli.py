@@ -8,6 +8,7 @@ Example:
     $ envtune list                      # the envs: domains, tools and task counts (--json, --tools)
     $ envtune play EnvTune/FileSystem-v0 --task filesystem_base_0   # play an episode yourself, as the agent
     $ envtune verl-data EnvTune/BFCL-v0 --out data/bfcl --env-kwargs '{"split": "train"}'   # verl's inputs
+    $ envtune synth filesystem --n 1000 --out fs.jsonl   # verified synthesized tasks, one JSON per line
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from envtune_gym.envs.factory import make_env
 from envtune_gym.eval.command import add_commands as add_eval_commands
 from envtune_gym.integrations.verl.command import add_commands as add_verl_commands
 from envtune_gym.play import play
+from envtune_gym.synth.command import add_commands as add_synth_commands
 from envtune_gym.tasks.oracle import oracle_actions
 
 
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(commands)
     add_eval_commands(commands)
     add_verl_commands(commands)
+    add_synth_commands(commands)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, SupportsFloat
 
@@ -67,11 +67,16 @@ class ToolUseEnv(gym.Env[str, str]):
 
     Args:
         tasks: a bundled task set name (e.g. ``"filesystem"``), ``"bfcl"`` for BFCL's 800 multi-turn tasks
-            (needs ``pip install --no-deps bfcl-eval==2026.3.23``), or a sequence of :class:`Task`.
+            (needs ``pip install --no-deps bfcl-eval==2026.3.23``), a task file (``.jsonl``, as ``envtune synth``
+            writes, or ``.json``), or a sequence of :class:`Task`.
         category: keep only tasks of this category (or these categories).
-        task_source: ``"bfcl"`` runs BFCL's tasks that involve only the bundled set's domains instead.
+        task_source: ``"bfcl"`` runs BFCL's tasks that involve only the bundled set's domains instead;
+            ``"synth"`` runs ``num_tasks`` tasks synthesized by the generator of the set's name (docs/synth.md).
         split: ``"train"`` or ``"test"``: the Environment Tuning split of BFCL's tasks (100 scenarios each per
             category, the same scenarios in every category).
+        num_tasks: with ``task_source="synth"``, how many tasks to synthesize (default 200).
+        synth_seed: with ``task_source="synth"``, the set's seed (default 0): task ``i`` depends only on it and ``i``.
+        synth_knobs: with ``task_source="synth"``, difficulty knobs (:class:`envtune_gym.synth.Knobs` fields).
         max_steps_per_turn: steps that do not end a turn allowed per turn (BFCL: 20); the next one is executed
             and truncates the episode.
         action_limits: bounds on action text (length, calls per step, nesting depth).
@@ -103,6 +108,9 @@ class ToolUseEnv(gym.Env[str, str]):
         category: Category | Sequence[Category] | None = None,
         task_source: TaskSource = "bundled",
         split: Split | None = None,
+        num_tasks: int | None = None,
+        synth_seed: int | None = None,
+        synth_knobs: Mapping[str, int] | None = None,
         max_steps_per_turn: int = 20,
         action_limits: ActionLimits | None = None,
         max_observation_length: int = 262_144,
@@ -112,7 +120,11 @@ class ToolUseEnv(gym.Env[str, str]):
         render_mode: str | None = None,
     ) -> None:
         self.tasks: tuple[Task, ...] = resolve_tasks(
-            tasks, category=category, task_source=task_source, split=split
+            tasks,
+            category=category,
+            task_source=task_source,
+            split=split,
+            source_options=_synth_options(num_tasks, synth_seed, synth_knobs),
         )
         self._task_index = {task.id: task for task in self.tasks}
         if len(self._task_index) != len(self.tasks):
@@ -474,6 +486,14 @@ class ToolUseEnv(gym.Env[str, str]):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _synth_options(
+    num_tasks: int | None, seed: int | None, knobs: Mapping[str, int] | None
+) -> dict[str, Any]:
+    """The options given for ``task_source="synth"`` (any other source refuses them)."""
+    given = {"num_tasks": num_tasks, "seed": seed, "knobs": knobs}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _copy_episode(episode: _Episode) -> _Episode:

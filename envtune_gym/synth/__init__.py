@@ -13,6 +13,7 @@ Example:
     ('synth_filesystem_base_0_0', 'base')
 """
 
+from envtune_gym.synth import sets as _sets  # noqa: F401  (registers task_source='synth')
 from envtune_gym.synth.generate import MAX_ATTEMPTS, Synthesizer, SynthStats, synthesize
 from envtune_gym.synth.generator import Generator, Knobs, generator_names, get_generator, register_generator
 

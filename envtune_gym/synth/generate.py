@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from envtune_gym.envs.tool_env import ToolUseEnv
@@ -59,20 +59,30 @@ class Synthesizer:
         name: a registered generator (``filesystem``, ``trading``, ``travel``, ``messaging``, or a multi-domain
             one; see :func:`~envtune_gym.synth.generator.generator_names`).
         seed: the set's seed.
-        category: every task of this category; by default task ``i`` is ``CATEGORIES[i % 4]``.
+        category: a category, or several taken in turn (task ``i`` is ``categories[i % len(categories)]``); by
+            default BFCL's four in turn.
         knobs: difficulty knobs (defaults: :class:`~envtune_gym.synth.generator.Knobs`).
     """
 
     def __init__(
-        self, name: str, seed: int = 0, *, category: Category | None = None, knobs: Knobs | None = None
+        self,
+        name: str,
+        seed: int = 0,
+        *,
+        category: Category | Sequence[Category] | None = None,
+        knobs: Knobs | None = None,
     ) -> None:
         if type(seed) is not int or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        if category is not None and category not in CATEGORIES:
-            raise ValueError(f"unknown category {category!r}; choose from {', '.join(CATEGORIES)}")
+        categories = (
+            CATEGORIES if category is None else (category,) if isinstance(category, str) else category
+        )
+        unknown = [item for item in categories if item not in CATEGORIES]
+        if unknown or not categories:
+            raise ValueError(f"unknown category {unknown or category!r}; choose from {', '.join(CATEGORIES)}")
         self.name = name
         self.seed = seed
-        self.category = category
+        self.categories: tuple[Category, ...] = tuple(categories)
         self.knobs = knobs or Knobs()
         self.knobs.validate()
         self.generator = get_generator(name)
@@ -87,7 +97,7 @@ class Synthesizer:
         """
         if type(index) is not int or index < 0:
             raise ValueError(f"index must be a non-negative integer, got {index!r}")
-        category = self.category or CATEGORIES[index % len(CATEGORIES)]
+        category = self.categories[index % len(self.categories)]
         for attempt in range(MAX_ATTEMPTS):
             rng = random.Random(f"{self.name}/{self.seed}/{index}/{attempt}")
             draft = self.generator.draft(rng, self.knobs, _base_turns(rng, self.knobs, category))
