@@ -44,7 +44,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--n", type=_count, default=100, help="how many tasks (default: %(default)s)")
     synth.add_argument("--seed", type=seed_type, default=0, help="the set's seed (default: %(default)s)")
     synth.add_argument(
-        "--start", type=_index, default=0, help="first task index, to shard a set (default: 0)"
+        "--start", type=seed_type, default=0, help="first task index, to shard a set (default: 0)"
     )
     synth.add_argument("--out", required=True, metavar="FILE", help="the .jsonl file to write")
     synth.add_argument(
@@ -82,17 +82,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _count(text: str) -> int:
-    value = _index(text)
+    value = seed_type(text)
     if not 1 <= value <= MAX_TASKS:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_TASKS:,}, got {text}")
-    return value
-
-
-def _index(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value

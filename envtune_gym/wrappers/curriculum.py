@@ -24,7 +24,7 @@ import json
 import math
 import numbers
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, SupportsFloat
 
@@ -55,16 +55,42 @@ class Stage:
     max_turns: int | None = None
     reward: Literal["format", "progress"] = "progress"
     hints: bool = True
+    #: Keep tasks whose recorded difficulty (``Task.difficulty``, set on synthesized tasks: ``depth``,
+    #: ``state_size``, ``distractors``, ...) is at most these values; a task that records no value for a key
+    #: (hand-written and BFCL tasks record none) is kept.
+    max_difficulty: Mapping[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        bounds = self.max_difficulty
+        if bounds is not None and not (
+            isinstance(bounds, Mapping)
+            and all(isinstance(key, str) and type(value) is int for key, value in bounds.items())
+        ):
+            raise ValueError(
+                f"stage {self.name!r}: max_difficulty maps knob names to integers, got {bounds!r}"
+            )
 
     def matches(self, task: Task) -> bool:
-        """Whether ``task`` belongs to this stage."""
+        """Whether ``task`` belongs to this stage.
+
+        Example:
+            >>> from envtune_gym.synth import synthesize
+            >>> task = synthesize("filesystem", 1, seed=0)[0]
+            >>> Stage("easy", max_difficulty={"depth": task.difficulty["depth"] - 1}).matches(task)
+            False
+        """
         calls = sum(len(turn) for turn in task.ground_truth)
         return (
             (self.categories is None or task.category in self.categories)
             and (self.domains is None or set(task.domains) <= set(self.domains))
             and (self.max_calls is None or calls <= self.max_calls)
             and (self.max_turns is None or task.num_turns <= self.max_turns)
+            and (self.max_difficulty is None or _within(task.difficulty, self.max_difficulty))
         )
+
+
+def _within(difficulty: Mapping[str, int], bounds: Mapping[str, int]) -> bool:
+    return all(difficulty.get(knob, bound) <= bound for knob, bound in bounds.items())
 
 
 #: The paper's plan: syntax on easy tasks, base with hints and progress reward, all with hints, all without.

@@ -276,3 +276,16 @@ def test_a_bad_hint_level_in_options_is_refused_before_the_env_resets(value):
     with pytest.raises(ValueError, match=r'options\["hints"\] must be one of'):
         hints.reset(seed=1, options={"hints": value})
     assert hints.unwrapped.task.id == "filesystem_base_0" and hints.episode_level == "brief"
+
+
+def test_a_stage_selects_synthesized_tasks_by_their_recorded_difficulty():
+    from envtune_gym.synth import Knobs, synthesize
+
+    tasks = synthesize("filesystem", 24, seed=0, knobs=Knobs(max_depth=2))
+    shallow = Stage("shallow", max_difficulty={"depth": 0, "distractors": 99})
+    kept = [task for task in tasks if shallow.matches(task)]
+    assert kept and len(kept) < len(tasks)
+    assert all(task.difficulty["depth"] == 0 for task in kept)
+    assert shallow.matches(load_bundled("filesystem")[0])  # a task with no recorded difficulty is kept
+    with pytest.raises(ValueError, match="max_difficulty maps knob names to integers"):
+        Stage("bad", max_difficulty={"depth": "1"})
