@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import inspect
@@ -356,6 +357,14 @@ class ToolRegistry:
         self._layout = _layout(tuple(type(domain) for domain in self._domains))
         self._specs = self._layout.specs  # read-only
         self._owner_index = self._layout.owner_index
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ToolRegistry:
+        # Only the domains are state: an env snapshot copies them (shared through memo with the episode's own
+        # map) and shares the layout, which copying would otherwise dominate (specs, schemas, validators).
+        copied = ToolRegistry.__new__(ToolRegistry)
+        copied._domains = copy.deepcopy(self._domains, memo)
+        copied._layout, copied._specs, copied._owner_index = self._layout, self._specs, self._owner_index
+        return copied
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -497,9 +497,9 @@ def _synth_options(
 
 
 def _copy_episode(episode: _Episode) -> _Episode:
-    """A deep copy, sharing the read-only schema list and reveals (the env's caches hold them too); the shadow's
-    ground-truth plan, read-only too, is shared by its own ``__deepcopy__``."""
-    memo: dict[int, Any] = {id(episode.reveals): episode.reveals}
+    """A deep copy, sharing the read-only task, schema list and reveals (the env's caches hold them too); the
+    shadow's ground-truth plan, read-only too, is shared by its own ``__deepcopy__``."""
+    memo: dict[int, Any] = {id(episode.reveals): episode.reveals, id(episode.task): episode.task}
     if episode.schemas is not None:
         memo[id(episode.schemas)] = episode.schemas
     return copy.deepcopy(episode, memo)
