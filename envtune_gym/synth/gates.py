@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from envtune_gym.envs.tool_env import ToolUseEnv
@@ -32,7 +31,7 @@ from envtune_gym.tasks.model import Task
 #: What the replay says to end a turn (the oracle's words).
 TURN_DONE = "Done."
 GATES: tuple[str, ...] = ("executable", "necessary", "grounded", "unambiguous")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")  # 1,234.5 and 850 (not the comma after it)
 _SEPARATOR = "\x00"  # between corpus pieces: no value contains it, so a match never spans two pieces
 
 
@@ -45,18 +44,46 @@ class GateFailure(Exception):
         self.reason = reason
 
 
-@dataclass
 class _Corpus:
-    """What the agent can know at some point: texts and the numbers written in them."""
+    """What the agent can know at some point: texts (user turns, results, the readable state) and their numbers.
 
-    text: str = ""
-    numbers: frozenset[float] = frozenset()
+    It only grows during a replay; each text is scanned for numbers once, and the joined text that containment
+    checks search is rebuilt only when something was added since the last check.
+    """
 
-    def extended(self, pieces: Sequence[str]) -> _Corpus:
-        numbers = set(self.numbers)
-        for piece in pieces:
-            numbers.update(_numbers_in(piece))
-        return _Corpus(self.text + _SEPARATOR + _SEPARATOR.join(pieces), frozenset(numbers))
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._numbers: set[float] = set()
+        self._joined: str | None = ""
+
+    def add_texts(self, texts: Sequence[str]) -> None:
+        """Add texts an agent reads as they are (user turns, the state as read tools show it)."""
+        for text in texts:
+            self._pieces.append(text)
+            self._numbers.update(_numbers_in(text))
+        self._joined = None
+
+    def add_result(self, result: str) -> None:
+        """Add a call's result: the raw string, and when it is JSON every string and number inside it."""
+        try:
+            value = json.loads(result)
+        except ValueError:
+            self.add_texts([result])
+            return
+        self._pieces.append(result)
+        strings = []
+        for leaf in _leaves(value):
+            if isinstance(leaf, str):
+                strings.append(leaf)
+            elif isinstance(leaf, int | float) and not isinstance(leaf, bool):
+                self._numbers.add(float(leaf))
+        self.add_texts(strings)
+
+    def copy(self) -> _Corpus:
+        """An independent copy (to ask what was known before a later text)."""
+        copied = _Corpus()
+        copied._pieces, copied._numbers, copied._joined = list(self._pieces), set(self._numbers), self._joined
+        return copied
 
     def knows(self, value: Any) -> bool:
         """Whether every leaf of ``value`` (a literal, or lists and dicts of them) appears here."""
@@ -66,27 +93,31 @@ class _Corpus:
         if leaf is None or isinstance(leaf, bool) or leaf == "":
             return True  # flags and empties are choices the request states, not values to copy
         if isinstance(leaf, int | float):
-            return float(leaf) in self.numbers
-        return str(leaf) in self.text
+            return float(leaf) in self._numbers
+        if self._joined is None:
+            self._joined = _SEPARATOR.join(self._pieces)
+        return str(leaf) in self._joined
 
 
 def check_task(task: Task, draft: Draft, shaped: Shaped, generator: Generator, env: ToolUseEnv) -> None:
     """Replay ``task``'s ground truth in ``env`` and raise :class:`GateFailure` at the first gate it fails."""
     env.reset(options={"task": task})
-    corpus = _Corpus().extended(generator.observable(env.domains))
+    corpus = _Corpus()
+    corpus.add_texts(generator.observable(env.domains))
     starts: list[tuple[int, Any]] = []  # (turn, snapshot at its start) of every checked turn
     for turn, calls in enumerate(task.ground_truth):
-        corpus = corpus.extended([task.turns[turn]])
+        before = corpus.copy() if shaped.vague_turn is not None and turn == shaped.vague_turn + 1 else None
+        corpus.add_texts([task.turns[turn]])
         origin = shaped.origin[turn]
         if not calls or origin is None:
             _end_turn(env, turn, checked=False)
             continue
         drawn = draft.turns[origin]
         _check_references(drawn.references, generator, env, turn)
-        if shaped.vague_turn is not None and turn == shaped.vague_turn + 1:
-            _check_withheld(drawn.calls, corpus, task.turns[turn], turn)
+        if before is not None:
+            _check_withheld(drawn.calls, before, turn)
         starts.append((turn, env.snapshot()))
-        corpus = _run_calls(env, drawn.calls, calls, corpus, turn)
+        _run_calls(env, drawn.calls, calls, corpus, turn)
         _end_turn(env, turn, checked=True)
     for turn, start in starts:
         _check_necessary(env, start, task.ground_truth[turn], turn)
@@ -94,7 +125,7 @@ def check_task(task: Task, draft: Draft, shaped: Shaped, generator: Generator, e
 
 def _run_calls(
     env: ToolUseEnv, drawn: Sequence[Call], sources: Sequence[str], corpus: _Corpus, turn: int
-) -> _Corpus:
+) -> None:
     """Run the turn's calls in one step; each call's values must be known from what came before it."""
     _, _, _, _, info = env.step("[" + ", ".join(sources) + "]")
     if len(info["calls"]) != len(sources):
@@ -107,8 +138,7 @@ def _run_calls(
             )
         if record["error"] is not None:
             raise GateFailure("executable", f"turn {turn}: {record['name']} failed: {record['result'][:200]}")
-        corpus = corpus.extended(_result_pieces(record["result"]))
-    return corpus
+        corpus.add_result(record["result"])
 
 
 def _end_turn(env: ToolUseEnv, turn: int, checked: bool) -> None:
@@ -142,21 +172,10 @@ def _check_references(references: Sequence[Any], generator: Generator, env: Tool
             )
 
 
-def _check_withheld(drawn: Sequence[Call], corpus: _Corpus, supply: str, turn: int) -> None:
-    """The turn before ``turn`` asked without a value; ``corpus`` ends with ``supply``, the message giving it."""
-    text = corpus.text.removesuffix(_SEPARATOR + supply)
-    before = _Corpus(text, frozenset(_numbers_in(text)))
+def _check_withheld(drawn: Sequence[Call], before: _Corpus, turn: int) -> None:
+    """Turn ``turn - 1`` asked without a value; ``before`` is what was known before turn ``turn`` supplied it."""
     if all(before.knows(list(call.arguments.values())) for call in drawn):
         raise GateFailure("grounded", f"turn {turn - 1} withholds nothing: every value was already given")
-
-
-def _result_pieces(result: str) -> list[str]:
-    """A call's result as texts: the raw string, and every string and number inside it when it is JSON."""
-    try:
-        value = json.loads(result)
-    except ValueError:
-        return [result]
-    return [result, *(str(leaf) for leaf in _leaves(value) if leaf is not None)]
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -172,8 +191,4 @@ def _leaves(value: Any) -> Iterator[Any]:
 
 
 def _numbers_in(text: str) -> set[float]:
-    return {
-        float(match.replace(",", ""))
-        for match in _NUMBER.findall(text)
-        if match.replace(",", "")[-1:].isdigit()
-    }
+    return {float(match.replace(",", "")) for match in _NUMBER.findall(text)}

@@ -5,7 +5,7 @@ to quote a name or write an amount) lives here. Every helper draws from the ``ra
 
 Example:
     >>> rng = random.Random(0)
-    >>> money(rng, 1234.5) in ("$1,234.50", "1234.5 dollars", "USD 1,234.50", "$1234.50")
+    >>> money(rng, 1234.5) in ("$1,234.50", "1234.50 dollars", "USD 1,234.50", "$1234.50")
     True
 """
 
@@ -61,8 +61,8 @@ def quoted(rng: random.Random, text: str) -> str:
 
 
 def money(rng: random.Random, amount: float) -> str:
-    """An amount as users write it: ``$1,234.50``, ``1234.5 dollars``, ``USD 1,234.50`` or ``$1234.50``."""
-    styles = (f"${amount:,.2f}", f"{amount:g} dollars", f"USD {amount:,.2f}", f"${amount:.2f}")
+    """An amount as users write it: ``$1,234.50``, ``1234.50 dollars``, ``USD 1,234.50`` or ``$1234.50``."""
+    styles = (f"${amount:,.2f}", f"{amount:.2f} dollars", f"USD {amount:,.2f}", f"${amount:.2f}")
     return pick(rng, styles)
 
 
