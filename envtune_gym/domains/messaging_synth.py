@@ -1,5 +1,8 @@
 """Procedural tasks for the messaging domain (BFCL's ``MessageAPI``): ``envtune synth messaging``.
 
+Over 600 lines on purpose: one short drawing function per operation (23 of them), and a domain's operations read
+best side by side.
+
 The initial state is a workspace of users (``USR001`` ...) and an inbox of messages, drawn from
 :mod:`.messaging_synth_vocab`, with near misses of the users and messages the turns pick: ``Hannah Sato`` next
 to ``Hana Sato``, a second message about the same theme sent to the same person. Half the tasks start logged

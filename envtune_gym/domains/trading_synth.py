@@ -1,5 +1,8 @@
 """The procedural task generator of the trading domain (BFCL's ``TradingBot``), registered as ``trading``.
 
+Over 600 lines on purpose: one short drawing function per operation (22 of them), and a domain's operations read
+best side by side.
+
 A task's state is a brokerage account: six to eleven listed stocks with drawn prices (companies that
 ``get_symbol_by_name`` knows, Ford, GM, made-up tickers), orders of every status, a watch list, a
 transaction history from August 2024, and a balance. ``knobs.state_size`` counts the orders, watch-list entries

@@ -1,5 +1,8 @@
 """Procedural tasks for the travel domain (BFCL's ``TravelAPI``): the ``travel`` generator.
 
+Over 600 lines on purpose: one short drawing function per operation (18 of them), and a domain's operations read
+best side by side.
+
 The initial state holds the user's credit cards and earlier bookings (``knobs.state_size`` of them, of which
 ``knobs.distractors`` are near misses of others: a second card of the same holder and network, a second booking
 on the same route or the same day), a budget limit, and either a live session whose access token the user states

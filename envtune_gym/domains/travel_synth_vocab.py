@@ -1,5 +1,7 @@
 """Vocabularies and request templates of the travel task generator (:mod:`envtune_gym.domains.travel_synth`).
 
+Over 600 lines on purpose: it is data (vocabularies and request templates), best read in one place.
+
 Templates are ``str.format`` strings. Every value a ground-truth call needs is written into the text as the
 call takes it (airport codes or the city the nearest-airport lookup turns into one, ISO dates, amounts that
 parse to the number), because the grounded gate looks for it there. Each operation has several phrasings,

@@ -29,7 +29,13 @@ from envtune_gym.domains.base import Domain
 from envtune_gym.synth.draft import Draft
 
 #: Modules of the built-in generators (each registers its generators when imported).
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = (
+    "envtune_gym.domains.filesystem_synth",
+    "envtune_gym.domains.trading_synth",
+    "envtune_gym.domains.travel_synth",
+    "envtune_gym.domains.messaging_synth",
+    "envtune_gym.synth.combined",
+)
 
 _RANGES: dict[str, tuple[int, int]] = {
     "min_turns": (1, 6),

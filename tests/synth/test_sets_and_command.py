@@ -12,7 +12,9 @@ from envtune_gym.tasks.files import load_task_file
 
 
 def test_an_env_runs_a_synthesized_set_and_its_options_are_checked():
-    env = gym.make("EnvTune/FileSystem-v0", task_source="synth", num_tasks=6, synth_seed=2, category="miss_func")
+    env = gym.make(
+        "EnvTune/FileSystem-v0", task_source="synth", num_tasks=6, synth_seed=2, category="miss_func"
+    )
     tasks = env.unwrapped.tasks
     assert tasks == tuple(Synthesizer("filesystem", 2, category="miss_func").tasks(6))
     assert {task.category for task in tasks} == {"miss_func"}
