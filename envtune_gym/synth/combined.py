@@ -103,7 +103,7 @@ def _namespaced(draft: Draft, owner: str) -> Draft:
 
 def _joined(rng: random.Random, turns: list[Turn]) -> Turn:
     """Several requests asked in one turn, their calls in order; withheld as its first part with a vague form."""
-    link = pick(rng, (" Also, ", " Then ", " And one more thing: "))
+    link = pick(rng, (" Also: ", " After that: ", " One more thing: "))
     request = link.join(turn.request for turn in turns)
     calls = [call for turn in turns for call in turn.calls]
     vague = next((index for index, turn in enumerate(turns) if turn.withheld is not None), None)
