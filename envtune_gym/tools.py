@@ -419,10 +419,18 @@ class ToolRegistry:
     def execute(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Validate and run one call; every failure becomes an error outcome, never an exception."""
         try:
-            checked = self.validate(name, arguments)
+            spec = self.check_known(name)
         except ToolCallError as exc:
             return exc.outcome()
-        return self.run(name, checked)
+        return self._execute_known(spec, arguments)
+
+    def _execute_known(self, spec: ToolSpec, arguments: Mapping[str, Any]) -> CallOutcome:
+        """:meth:`execute` for a tool already looked up (the env's hot path looks it up once per call)."""
+        try:
+            checked = _validate(spec, self._layout.validators(spec.name), arguments)
+        except ToolCallError as exc:
+            return exc.outcome()
+        return self.run(spec.name, checked)
 
     def call(
         self,
@@ -437,10 +445,11 @@ class ToolRegistry:
         is an error outcome, never an exception.
         """
         try:
-            arguments = bind_arguments(self.check_known(name, available), args, kwargs)
+            spec = self.check_known(name, available)
+            arguments = bind_arguments(spec, args, kwargs)
         except ToolCallError as exc:
             return dict(kwargs), exc.outcome()
-        return arguments, self.execute(name, arguments)
+        return arguments, self._execute_known(spec, arguments)
 
     def run(self, name: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Run a call whose arguments :meth:`validate` already accepted (e.g. pre-validated ground truth)."""
