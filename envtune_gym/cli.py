@@ -27,6 +27,7 @@ from envtune_gym.envs.factory import make_env
 from envtune_gym.eval.command import add_commands as add_eval_commands
 from envtune_gym.integrations.verl.command import add_commands as add_verl_commands
 from envtune_gym.play import play
+from envtune_gym.serve.command import add_serve_commands
 from envtune_gym.synth.command import add_commands as add_synth_commands
 from envtune_gym.tasks.oracle import oracle_actions
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_commands(commands)
     add_verl_commands(commands)
     add_synth_commands(commands)
+    add_serve_commands(commands)
     return parser
 
 
