@@ -14,7 +14,7 @@ the preset's stage filter (base tasks of at most two calls, what the tiny model 
 Prints success (BFCL's episode verdict) and turn accuracy (checked turns passed) per policy and test set, as a
 Markdown table. Takes ~10-20 minutes on a 2-core CPU.
 
-    python benchmarks/synth_evidence.py [--steps 60] [--num-tasks 400] [--test-tasks 1000] [--out runs/synth_evidence]
+    python benchmarks/synth_evidence.py [--steps 60] [--num-tasks 400] [--test-tasks 1000] [--knobs JSON]
 """
 
 from __future__ import annotations
@@ -45,11 +45,17 @@ def main() -> None:
         "--test-tasks", type=int, default=1000, help="synthesized test tasks (before the filter)"
     )
     parser.add_argument("--out", default="runs/synth_evidence")
+    parser.add_argument("--knobs", default="{}", help="JSON synth knobs of the training and held-out sets")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=32, help="per model message, in training and eval"
+    )
+    parser.add_argument("--sft-steps", type=int, default=35, help="warm-start steps on oracle demonstrations")
     args = parser.parse_args()
     out = Path(args.out)
-    synth = {"task_source": "synth", "num_tasks": args.num_tasks}
+    knobs = json.loads(args.knobs)
+    synth = {"task_source": "synth", "num_tasks": args.num_tasks, "synth_knobs": knobs}
     train_sets = {"bundled": {}, "synth": {**synth, "synth_seed": 1}}
-    held_out = {"task_source": "synth", "num_tasks": args.test_tasks, "synth_seed": 2}
+    held_out = {"task_source": "synth", "num_tasks": args.test_tasks, "synth_seed": 2, "synth_knobs": knobs}
     test_sets = {"synth seed 2 (held out)": held_out, "bundled": {}}
     stage = GRPOConfig.from_preset("tiny").stages[0]
     policies = {"untrained": "tiny"}
@@ -57,7 +63,7 @@ def main() -> None:
     for name, env_kwargs in train_sets.items():
         config = GRPOConfig.from_preset(
             "tiny", out=str(out / name), env_kwargs=env_kwargs, total_steps=args.steps, progress=False,
-            tensorboard=False,
+            tensorboard=False, max_new_tokens=args.max_new_tokens, sft_steps=args.sft_steps,
         )  # fmt: skip
         shutil.rmtree(out / name, ignore_errors=True)
         result = train(config)
@@ -69,7 +75,7 @@ def main() -> None:
             env = gym.make("EnvTune/FileSystem-v0", **env_kwargs)
             task_ids = [task.id for task in env.unwrapped.tasks if stage.matches(task)]
             result = evaluate(
-                "EnvTune/FileSystem-v0", lambda model=model: TransformersPolicy(model, max_new_tokens=32),
+                "EnvTune/FileSystem-v0", lambda model=model: TransformersPolicy(model, max_new_tokens=args.max_new_tokens),
                 env_kwargs=env_kwargs, task_ids=task_ids, workers=1, max_steps_per_turn=2, progress=False,
             )  # fmt: skip
             checked = sum(episode.turns_checked for episode in result.episodes)
