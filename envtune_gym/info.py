@@ -1,7 +1,7 @@
 """The ``info`` dict of every EnvTune env, typed and documented in one place.
 
-The keys of :class:`StepInfo` are present after every ``reset`` and ``step``; those of :class:`EventInfo`
-(``action_error``, ``turn_result``, ``success``) only on the steps where the event happened. That is the
+The keys of :class:`StepInfo` are present after every ``reset`` and ``step``; the event keys (``history``,
+``action_error``, ``turn_result``, ``success``) only on the steps where the event happened. That is the
 convention Gymnasium's vector envs merge correctly: a key's presence is reported in its ``_key`` mask, while a
 value that is sometimes ``None`` and sometimes a dict or a bool would be mangled. Values are plain JSON-able data
 and deterministic: no timestamps, no ids that vary between runs. Wrappers add keys (``reward_components``,
@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from envtune_gym.tools import ErrorCategory
 
@@ -72,6 +72,45 @@ class TurnResult(TypedDict):
     expected_results: int
 
 
+class ToolCallFunction(TypedDict):
+    """The function of a history tool call."""
+
+    name: str
+    #: The arguments as JSON text (as OpenAI's chat API holds them), by name as the env bound them.
+    arguments: str
+
+
+class HistoryToolCall(TypedDict):
+    """One tool call of a history assistant message (OpenAI's ``tool_calls`` entry)."""
+
+    #: ``gt_{turn}_{index}``; the matching ``tool`` message's ``tool_call_id``.
+    id: str
+    type: Literal["function"]
+    function: ToolCallFunction
+
+
+class _HistoryMessage(TypedDict):
+    role: Literal["user", "assistant", "tool"]
+    #: The text; ``None`` for an assistant message that only calls tools.
+    content: str | None
+
+
+class HistoryMessage(_HistoryMessage, total=False):
+    """One chat message of ``info["history"]``, OpenAI-style.
+
+    Per turn before the start: the user's message (as the env showed it, revealed tools included); when the turn
+    has ground truth, an assistant message with its calls in ``tool_calls`` and one ``tool`` message per call (the
+    result the env produced); then the assistant's closing reply (the oracle's ``"Done."``, or its request for more
+    on a turn without ground truth).
+    """
+
+    #: Assistant messages that call tools: the calls.
+    tool_calls: list[HistoryToolCall]
+    #: Tool messages: the call they answer, and its tool's name.
+    tool_call_id: str
+    name: str
+
+
 class _AlwaysInfo(TypedDict):
     task_id: str
     #: ``base``, ``miss_func``, ``miss_param`` or ``long_context``.
@@ -81,7 +120,8 @@ class _AlwaysInfo(TypedDict):
     #: Index of the current user turn (the one the observation belongs to).
     turn: int
     num_turns: int
-    #: Turns with ground truth, the ones that get a verdict (BFCL skips the others).
+    #: Turns with ground truth among those this episode plays, the ones that get a verdict (BFCL skips the others):
+    #: all of the task's, unless the reset's ``start_turn`` / ``end_turn`` options leave some out.
     num_checked_turns: int
     #: Steps taken in the current turn that did not end it (the budget is ``max_steps_per_turn``).
     step_in_turn: int
@@ -97,15 +137,18 @@ class _AlwaysInfo(TypedDict):
 class StepInfo(_AlwaysInfo, total=False):
     """The ``info`` of :class:`envtune_gym.envs.ToolUseEnv` after ``reset`` and ``step``."""
 
+    #: Present on a reset with ``options["start_turn"] > 0``: the turns before it, replayed from their ground
+    #: truth, as chat messages (:class:`HistoryMessage`); made afresh at each such reset.
+    history: list[HistoryMessage]
     #: Present when the whole action was rejected before any call ran.
     action_error: ActionErrorInfo
     #: Present on the step that ended a turn (the agent replied, or the episode was truncated mid-turn).
     turn_result: TurnResult
-    #: Present on the final step: did every checked turn pass (BFCL's verdict).
+    #: Present on the final step: did every checked turn the episode played pass (BFCL's verdict).
     success: bool
 
 
 #: Keys present in every ``info``, in order.
 ALWAYS_KEYS: tuple[str, ...] = tuple(_AlwaysInfo.__annotations__)
 #: Keys present only on the steps where their event happened.
-EVENT_KEYS: tuple[str, ...] = ("action_error", "turn_result", "success")
+EVENT_KEYS: tuple[str, ...] = ("history", "action_error", "turn_result", "success")

@@ -198,9 +198,13 @@ def collect_rollouts(
     ``(seed, step, i)``, so a step's samples do not depend on how episodes were batched.
     """
     rng = np.random.default_rng([config.seed, step])
-    tasks = curriculum_gate(runners).draw(config.tasks_per_step, rng)
+    gate = curriculum_gate(runners)
+    tasks = gate.draw(config.tasks_per_step, rng)
+    # A group compares episodes of one task from one start: a later-turn stage draws the start once per group.
+    starts = [gate.draw_start_turn(task, rng) for task in tasks]
     for index, runner in enumerate(runners):
-        runner.start(tasks[index // config.group_size], group=index // config.group_size)
+        group = index // config.group_size
+        runner.start(tasks[group], group=group, start_turn=starts[group])
     engine = RolloutEngine(
         policy.model, chat, rollout_plan(policy, config), max_new_tokens=config.max_new_tokens,
         temperature=config.temperature, top_p=config.top_p, max_rows=config.generation_batch_size,

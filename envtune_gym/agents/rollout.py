@@ -27,6 +27,7 @@ from typing import Any
 import gymnasium as gym
 from transformers import PreTrainedTokenizerBase
 
+from envtune_gym.envs.history import history_as_text
 from envtune_gym.tools import spec_of_schema
 
 
@@ -99,9 +100,16 @@ class ChatFormat:
         self._base_messages = [*user, {"role": "assistant", "content": self._PROBE_REPLY}]
         self._check_prefix_preserving()
 
-    def prompt_ids(self, observation: str, tools: list[dict[str, Any]]) -> list[int]:
-        """The first prompt: system prompt and tools (by the template), the first user message, the header."""
-        messages = [{"role": "user", "content": observation}]
+    def prompt_ids(
+        self, observation: str, tools: list[dict[str, Any]], history: Sequence[dict[str, Any]] | None = None
+    ) -> list[int]:
+        """The first prompt: system prompt and tools (by the template), the first user message, the header.
+
+        ``history`` (``info["history"]`` of a reset at a later turn) goes before that message, as the model sees
+        turns it plays (:func:`~envtune_gym.envs.history.history_as_text`).
+        """
+        messages: list[dict[str, Any]] = history_as_text(history or ())
+        messages.append({"role": "user", "content": observation})
         if self.system_prompt:
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         if self.tool_docs == "compact":
@@ -197,9 +205,16 @@ class EpisodeRunner:
         self.done = True
         self.last_info: dict[str, Any] = {}
 
-    def start(self, task_id: str, group: int = 0, seed: int | None = None) -> None:
-        observation, info = self.env.reset(seed=seed, options={"task_id": task_id})
-        self.trajectory = Trajectory(task_id, group, self.chat.prompt_ids(observation, info["tools"]))
+    def start(self, task_id: str, group: int = 0, seed: int | None = None, start_turn: int = 0) -> None:
+        """Reset the env to ``task_id`` (from turn ``start_turn``, after the ground truth of the turns before it)
+        and begin a trajectory with its prompt."""
+        options = {
+            "task_id": task_id,
+            "start_turn": start_turn,
+        }  # given even when 0: a gate must not draw its own
+        observation, info = self.env.reset(seed=seed, options=options)
+        prompt = self.chat.prompt_ids(observation, info["tools"], info.get("history"))
+        self.trajectory = Trajectory(task_id, group, prompt)
         self.done = False
         self.last_info = info
 

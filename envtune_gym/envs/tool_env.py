@@ -26,6 +26,15 @@ from envtune_gym.actions import (
 )
 from envtune_gym.domains import Domain
 from envtune_gym.envs.checker import KeptResults, check_turn, cut_text
+from envtune_gym.envs.history import (
+    END_TURN,
+    START_TURN,
+    PlayedTurn,
+    history_messages,
+    render_results,
+    transcript_entries,
+    turn_bounds,
+)
 from envtune_gym.envs.shadow import Shadow, build_domains
 from envtune_gym.info import ActionErrorInfo, CallRecord, StepInfo, TurnResult
 from envtune_gym.spaces import UnicodeText
@@ -60,6 +69,10 @@ class _Episode:
     schemas: list[dict[str, Any]] | None = None
     #: Per turn, the held-out tools revealed when it starts (the env's per-task cache; read-only).
     reveals: tuple[list[str], ...] = ()
+    #: The last turn the episode plays (the task's last, unless reset with ``end_turn``), and how many of the
+    #: turns it plays have ground truth.
+    last_turn: int = 0
+    num_checked_turns: int = 0
 
 
 class ToolUseEnv(gym.Env[str, str]):
@@ -171,21 +184,32 @@ class ToolUseEnv(gym.Env[str, str]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, StepInfo]:
-        """Start an episode: ``options={"task_id": ...}`` or ``{"task": Task}``, else a task drawn with the seed."""
+        """Start an episode: ``options={"task_id": ...}`` or ``{"task": Task}``, else a task drawn with the seed.
+
+        ``options["start_turn"] = k`` starts at turn ``k`` from the ground-truth state after the turns before it,
+        which ``info["history"]`` holds as chat messages; ``options["end_turn"] = j`` ends the episode after turn
+        ``j``'s verdict (docs/envs.md, "Starting at a later turn").
+        """
         super().reset(seed=seed)
-        task = self._choose_task(options or {})
+        options = options or {}
+        task = self._choose_task(options)
         configs = self._config_blob(task)
         domains = build_domains(task, configs)
         tools = ToolRegistry(domains.values())
+        plan = ground_truth_plan(task)  # (made once per task, then cached)
         episode = _Episode(
             task=task,
             domains=domains,
             tools=tools,
-            shadow=Shadow(task, ground_truth_plan(task), configs),  # (made once per task, then cached)
+            shadow=Shadow(task, plan, configs),
             available=self._start_tools(task, tools),
             reveals=self._reveals(task),
             agent_results=KeptResults(self.max_kept_result_chars),
+            last_turn=task.num_turns - 1,
+            num_checked_turns=plan.num_checked_turns,
         )
+        if START_TURN in options or END_TURN in options:
+            return self._reset_at(episode, *turn_bounds(options, task))
         self._episode = episode
         self._rendered_upto = 0
         observation = self._user_message(episode, 0, revealed=[])
@@ -213,7 +237,7 @@ class ToolUseEnv(gym.Env[str, str]):
             observation = f"Error ({error.category}): {error.message}"
             action_error: ActionErrorInfo | None = {"category": error.category, "message": error.message}
         else:
-            observation, action_error = self._render_results(records), None
+            observation, action_error = render_results(records, self.observation_format), None
         if len(observation) > self.max_observation_length:
             observation = self._fit(observation)
         episode.transcript.append(("tool", observation))
@@ -288,6 +312,45 @@ class ToolUseEnv(gym.Env[str, str]):
             return self._task_index[task_id]
         return self.tasks[int(self.np_random.integers(len(self.tasks)))]
 
+    def _reset_at(self, episode: _Episode, start: int, end: int) -> tuple[str, StepInfo]:
+        """Start ``episode`` at turn ``start`` (after the ground truth of the turns before it), ending after ``end``.
+
+        The replay runs through the agent's path (:meth:`_run_calls`): the shadow observes the calls and stays in
+        sync, so they run once, and their results count for later results checks as the agent's.
+        """
+        episode.last_turn = end
+        episode.num_checked_turns = sum(1 for turn in episode.task.checked_turns if start <= turn <= end)
+        self._episode = episode
+        self._rendered_upto = 0
+        played = [self._replay_turn(episode, turn) for turn in range(start)]
+        episode.turn = start
+        revealed = self._reveal(episode, start)
+        observation = self._user_message(episode, start, revealed)
+        episode.transcript += transcript_entries(played)
+        episode.transcript.append(("user", observation))
+        self._maybe_render()
+        info = self._info(episode, calls=[], new_tools=list(revealed))
+        if played:
+            info["history"] = history_messages(played)
+        return observation, info
+
+    def _replay_turn(self, episode: _Episode, turn: int) -> PlayedTurn:
+        """Run turn ``turn``'s ground-truth calls as the agent's (as written, like the oracle's python actions)."""
+        user = self._user_message(episode, turn, self._reveal(episode, turn))
+        calls = episode.shadow.plan.written[turn]
+        records = self._run_calls(episode, calls) if calls else []
+        episode.made_call = False
+        observation = self._fit(render_results(records, self.observation_format)) if records else None
+        return PlayedTurn(turn, user, records, observation)
+
+    def _reveal(self, episode: _Episode, turn: int) -> list[str]:
+        """Make the held-out tools revealed at ``turn`` available; returns their names."""
+        revealed = episode.reveals[turn]
+        if revealed:
+            episode.available = episode.available | frozenset(revealed)
+            episode.schemas = None
+        return revealed
+
     def _per_task(self, cache: dict[str, Any], task: Task, build: Callable[[], Any]) -> Any:
         """``build()`` once per task of this env's set (a task passed in ``options["task"]`` is not cached)."""
         cached = cache.get(task.id)
@@ -342,12 +405,9 @@ class ToolUseEnv(gym.Env[str, str]):
         episode.turn += 1
         episode.steps_in_turn = 0
         episode.made_call = False
-        if episode.turn >= episode.task.num_turns:
+        if episode.turn > episode.last_turn:
             return self._finish(episode, turn_result, truncated=False)
-        revealed = episode.reveals[episode.turn]
-        if revealed:
-            episode.available = episode.available | frozenset(revealed)
-            episode.schemas = None
+        revealed = self._reveal(episode, episode.turn)
         observation = self._user_message(episode, episode.turn, revealed)
         episode.transcript.append(("user", observation))
         self._maybe_render()
@@ -364,7 +424,7 @@ class ToolUseEnv(gym.Env[str, str]):
     ) -> tuple[str, SupportsFloat, bool, bool, StepInfo]:
         # BFCL force-quits after the 21st step; a force-quit in the last turn is still scored normally there.
         turn_result = self._check_current_turn(episode)
-        in_last_turn = episode.turn == episode.task.num_turns - 1
+        in_last_turn = episode.turn == episode.last_turn
         return self._finish(
             episode, turn_result, truncated=True, calls=calls, action_error=action_error, scored=in_last_turn
         )
@@ -417,13 +477,6 @@ class ToolUseEnv(gym.Env[str, str]):
             text = self._reveal_cache[key] = json.dumps(episode.tools.schemas(revealed), indent=2)
         return text
 
-    def _render_results(self, calls: list[CallRecord]) -> str:
-        if self.observation_format == "json":
-            return json.dumps([{"name": call["name"], "content": call["result"]} for call in calls])
-        if len(calls) == 1:
-            return f"<tool_response>\n{calls[0]['result']}\n</tool_response>"
-        return "\n".join([f"<tool_response>\n{call['result']}\n</tool_response>" for call in calls])
-
     def _fit(self, text: str) -> str:
         limit = self.max_observation_length
         if len(text) <= limit:
@@ -456,9 +509,9 @@ class ToolUseEnv(gym.Env[str, str]):
             "task_id": task.id,
             "category": task.category,
             "domains": list(task.domains),
-            "turn": episode.turn if episode.turn < num_turns else num_turns - 1,
+            "turn": episode.turn if episode.turn <= episode.last_turn else episode.last_turn,
             "num_turns": num_turns,
-            "num_checked_turns": episode.shadow.plan.num_checked_turns,
+            "num_checked_turns": episode.num_checked_turns,
             "step_in_turn": episode.steps_in_turn,
             "tools": self._schemas(episode),
             "new_tools": new_tools or [],

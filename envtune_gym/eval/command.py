@@ -3,6 +3,7 @@
 Example:
     $ envtune eval EnvTune/BFCL-v0 --policy oracle --workers 4                     # 100.00 everywhere
     $ envtune eval EnvTune/BFCL-v0 --policy random --samples 2 --split test --out runs/eval_random
+    $ envtune eval EnvTune/BFCL-v0 --policy oracle --per-turn --category base      # per-turn accuracy too
     $ envtune eval EnvTune/FileSystem-v0 --policy hf --model runs/tiny/checkpoints/step_000060/policy
     $ envtune eval EnvTune/BFCL-v0 --split test --policy openai --base-url http://127.0.0.1:8000/v1 \\
           --model Qwen/Qwen3-4B-Instruct-2507 --workers 16 --out runs/eval_q4b
@@ -44,7 +45,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "eval",
         help="score a policy on an env the way BFCL does (accuracy, pass@k, pass^k)",
         description="Score a policy on an env id: BFCL's multi-turn accuracy per category, pass@k and pass^k "
-        "over --samples episodes per task. See docs/eval.md.",
+        "over --samples episodes per task, and with --per-turn each checked turn scored alone from its "
+        "ground-truth start. See docs/eval.md.",
     )
     parser.add_argument("env_id", metavar="ENV_ID", help="e.g. EnvTune/BFCL-v0 or EnvTune/FileSystem-v0")
     parser.add_argument("--policy", required=True, choices=POLICIES, help="who plays")
@@ -85,7 +87,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--split", choices=("train", "test"), help="the Environment Tuning split of BFCL's tasks"
     )
     tasks.add_argument(
-        "--task-source", choices=("bundled", "bfcl"), help="domain envs: bundled tasks or BFCL's"
+        "--task-source",
+        choices=("bundled", "bfcl", "synth"),
+        help="domain envs: bundled tasks, BFCL's, or synthesized ones (docs/synth.md)",
+    )
+    tasks.add_argument(
+        "--tasks", metavar="SET_OR_FILE", help="a task set name, or a task file (.jsonl/.json)"
+    )
+    tasks.add_argument(
+        "--num-tasks", type=int, metavar="N", help="--task-source synth: how many (default 200)"
+    )
+    tasks.add_argument(
+        "--synth-seed", type=int, metavar="S", help="--task-source synth: the set's seed (default 0)"
     )
     tasks.add_argument(
         "--category", nargs="+", action="extend", choices=CATEGORIES, help="keep these categories"
@@ -102,6 +115,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=4, help="threads, each with its env and policy (default: %(default)s)"
     )
     run.add_argument("--max-steps-per-turn", type=int, default=20, help="(default: %(default)s, as BFCL)")
+    run.add_argument(
+        "--per-turn", action="store_true",
+        help="also play every checked turn of every task alone, from the ground-truth state after the turns "
+        "before it (shown as history): per-turn accuracy by category and turn index",
+    )  # fmt: skip
     run.add_argument("--out", help="write trajectories.jsonl, summary.json, summary.md and accuracy.png here")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_eval)
@@ -115,7 +133,13 @@ def run_eval(args: argparse.Namespace) -> int:
         _check_local_model(args)
         env_kwargs = {
             key: value
-            for key, value in (("category", args.category), ("task_source", args.task_source))
+            for key, value in (
+                ("category", args.category),
+                ("task_source", args.task_source),
+                ("tasks", args.tasks),
+                ("num_tasks", args.num_tasks),
+                ("synth_seed", args.synth_seed),
+            )
             if value is not None
         }
         # A bad id or --split is refused before the policy loads a model or asks a server (seconds to minutes).
@@ -126,6 +150,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.env_id, factory, env_kwargs=env_kwargs, task_ids=args.task_ids, split=args.split,
             limit=args.limit, samples=args.samples, workers=args.workers,
             max_steps_per_turn=args.max_steps_per_turn, progress=not args.no_progress, out_dir=args.out,
+            per_turn=args.per_turn,
         )  # fmt: skip
     # Bad input, missing data or extras, --out, or no server at --base-url.
     except (ValueError, OSError, ImportError, EndpointUnreachable) as exc:
@@ -133,7 +158,8 @@ def run_eval(args: argparse.Namespace) -> int:
         return 2
     print(report.markdown_report(result), end="")
     if args.out:
-        print(f"\noutputs in {args.out}: trajectories.jsonl, summary.json, summary.md, accuracy.png")
+        extra = f", {report.PER_TURN_FILE}" if args.per_turn else ""
+        print(f"\noutputs in {args.out}: trajectories.jsonl{extra}, summary.json, summary.md, accuracy.png")
     return 0
 
 

@@ -3,7 +3,8 @@
 The policy keeps the conversation as chat messages with native tool calls: the tools go in the request's
 ``tools`` (``info["tools"]`` is already OpenAI's format), the model's ``tool_calls`` are turned into Hermes
 ``<tool_call>`` blocks for the env, and the env's results come back as one ``role: "tool"`` message per call
-with the matching ``tool_call_id``. A turn's next user message is a ``role: "user"`` message.
+with the matching ``tool_call_id``. A turn's next user message is a ``role: "user"`` message. An episode that
+starts at a later turn begins with ``info["history"]``, already in this form.
 
 The model's ``arguments`` string is passed to the env untouched: malformed JSON becomes the env's format-error
 observation (sent back as the tool messages' content), as a real deployment would see it. Nothing the model
@@ -33,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import math
@@ -166,8 +168,10 @@ class OpenAIPolicy:
             ) from exc
 
     def start(self, task_info: TaskInfo) -> None:
-        """Start the conversation with the system prompt (if any) and the first user message."""
+        """Start the conversation: the system prompt (if any), the history (if any) and the first user message."""
         self.messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        # A deep copy (plain JSON data): the messages are the policy's own, sent and recorded as they stand.
+        self.messages += copy.deepcopy(list(task_info["info"].get("history") or ()))
         self.messages.append({"role": "user", "content": task_info["observation"]})
         self._pending, self._fresh = [], True
 

@@ -2,7 +2,9 @@
 
 A policy is anything with a ``name``, ``start(task_info)`` and ``act(observation, info)`` (:class:`Policy`).
 The runner calls ``start`` once per episode, right after ``env.reset``, with the first observation, the
-``info`` of the reset, the :class:`~envtune_gym.tasks.Task` itself and the sample index; then ``act`` once per
+``info`` of the reset, the :class:`~envtune_gym.tasks.Task` itself and the sample index; an episode that starts
+at a later turn (``envtune eval --per-turn``) has the turns before it in ``info["history"]``, as chat messages the
+policy puts before the first observation; then ``act`` once per
 step with the latest observation and ``info``, and steps the env with the text it returns. A policy may also
 expose ``messages`` (a list of chat messages): the runner records it with the episode instead of the env's
 transcript. The OpenAI-compatible endpoint policy lives in :mod:`envtune_gym.eval.endpoint`.
@@ -29,13 +31,13 @@ import copy
 import json
 import random
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from envtune_gym.eval.batching import BatchedGenerator
 from envtune_gym.tasks import Task
-from envtune_gym.tasks.oracle import TURN_DONE, ActionStyle, oracle_actions
+from envtune_gym.tasks.oracle import TURN_DECLINED, TURN_DONE, ActionStyle, oracle_actions
 
 #: What :class:`RandomPolicy` says when it ends a turn.
 RANDOM_REPLY = "I have done what I can for this request."
@@ -49,7 +51,8 @@ class TaskInfo(TypedDict):
 
     #: The first user message (the observation of ``env.reset``).
     observation: str
-    #: The ``info`` of ``env.reset``: ``info["tools"]`` holds the tool schemas in OpenAI format.
+    #: The ``info`` of ``env.reset``: ``info["tools"]`` holds the tool schemas in OpenAI format, ``info["turn"]``
+    #: the turn the episode starts at, and ``info["history"]`` (when that is not the first) the turns before it.
     info: dict[str, Any]
     #: The task being played (``env.unwrapped.task``), ground truth included: only the oracle should read it.
     task: Task
@@ -114,12 +117,23 @@ class OraclePolicy:
         self._actions: Iterator[str] = iter(())
 
     def start(self, task_info: TaskInfo) -> None:
-        """Prepare the ground-truth actions of ``task_info["task"]``."""
-        self._actions = oracle_actions(task_info["task"], self.style)
+        """Prepare the ground-truth actions of ``task_info["task"]`` from the turn the episode starts at."""
+        actions = oracle_actions(task_info["task"], self.style)
+        self._actions = _from_turn(actions, int(task_info["info"].get("turn", 0)))
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         """The next ground-truth action (a closing reply once they run out)."""
         return next(self._actions, TURN_DONE)
+
+
+def _from_turn(actions: Iterable[str], turn: int) -> Iterator[str]:
+    """The oracle's actions from turn ``turn`` on: those after the first ``turn`` turn-ending replies."""
+    actions = iter(actions)
+    for _ in range(turn):
+        for action in actions:
+            if action in (TURN_DONE, TURN_DECLINED):
+                break
+    return actions
 
 
 class RandomPolicy:
@@ -216,7 +230,8 @@ class TransformersPolicy:
     """A local causal LM: the chat template renders the tools, then greedy (or sampled) generation per step.
 
     The conversation is kept as token ids as in training (:class:`~envtune_gym.agents.rollout.ChatFormat`):
-    the prompt holds the tools of the reset, each observation is appended as the template's next user message,
+    the prompt holds the tools of the reset and the history of an episode that starts at a later turn (its
+    ground-truth calls as the model writes calls, their results as the env shows them), each observation is appended as the template's next user message,
     and the model's tokens are kept as generated. A message cut by ``max_new_tokens`` still goes to the env.
 
     Args:
@@ -300,10 +315,11 @@ class TransformersPolicy:
         return other
 
     def start(self, task_info: TaskInfo) -> None:
-        """Render the first prompt: system prompt, tools and the first user message."""
+        """Render the first prompt: system prompt, tools, the history (if any) and the first user message."""
         import numpy as np
 
-        self._context = self.chat.prompt_ids(task_info["observation"], task_info["info"]["tools"])
+        info = task_info["info"]
+        self._context = self.chat.prompt_ids(task_info["observation"], info["tools"], info.get("history"))
         self._last_stop, self._fresh = None, True
         seed = episode_seed(self.seed, task_info["task"].id, task_info["sample"])
         self._generator = np.random.default_rng(seed)

@@ -1,4 +1,5 @@
-"""What an evaluation records: an :class:`EpisodeRecord` per (task, sample) (gathered, with the scores, in
+"""What an evaluation records: an :class:`EpisodeRecord` per (task, sample), and with ``--per-turn`` one per
+(task, checked turn, sample) played from that turn's ground-truth start (gathered, with the scores, in
 :class:`~envtune_gym.eval.scores.EvalResult`)."""
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class EpisodeRecord:
     #: ``terminated`` (last turn done), ``truncated`` (a turn ran out of steps), ``error`` (policy failed).
     finish: str = ""
     num_turns: int = 0
+    #: The turns played: from ``start_turn`` (from the ground-truth state after the turns before it) to
+    #: ``end_turn`` (``None``: the task's last). A per-turn episode has ``start_turn == end_turn``.
+    start_turn: int = 0
+    end_turn: int | None = None
     turns_checked: int = 0
     turns_passed: int = 0
     #: Per step: ``action``, ``observation``, ``calls`` (name, arguments, result, error), and where they

@@ -1,4 +1,5 @@
-"""An evaluation's files: ``trajectories.jsonl``, ``summary.json``, ``summary.md`` and ``accuracy.png``.
+"""An evaluation's files: ``trajectories.jsonl``, ``summary.json``, ``summary.md`` and ``accuracy.png``, and
+with per-turn evaluation ``per_turn.jsonl`` (its episodes) and the per-turn scores in the other three.
 
 Scores are fractions in ``summary.json`` and percentages (as BFCL and the Environment Tuning paper print them)
 in ``summary.md``. The chart is drawn with matplotlib's object API (``Figure`` + ``FigureCanvasAgg``), no
@@ -12,12 +13,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from envtune_gym.eval.scores import OVERALL, EvalResult, GroupScores
+from envtune_gym.eval.scores import OVERALL, EvalResult, GroupScores, PerTurnScores, TurnScores
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 ACCURACY_PNG = "accuracy.png"
+PER_TURN_FILE = "per_turn.jsonl"
 
 
 def write_report(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
@@ -39,9 +41,10 @@ def write_report(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
         "summary": out / SUMMARY_JSON,
         "markdown": out / SUMMARY_MD,
     }
-    with paths["trajectories"].open("w", encoding="utf-8") as handle:
-        for episode in result.episodes:
-            handle.write(json.dumps(episode.to_dict(), ensure_ascii=False) + "\n")
+    _write_jsonl(paths["trajectories"], result.episodes)
+    if result.turn_episodes:
+        paths["per_turn"] = out / PER_TURN_FILE
+        _write_jsonl(paths["per_turn"], result.turn_episodes)
     paths["summary"].write_text(json.dumps(summary_dict(result), indent=2) + "\n", encoding="utf-8")
     paths["markdown"].write_text(markdown_report(result), encoding="utf-8")
     png = plot_accuracy(result, out / ACCURACY_PNG)
@@ -50,12 +53,19 @@ def write_report(result: EvalResult, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+def _write_jsonl(path: Path, episodes: list[Any]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for episode in episodes:
+            handle.write(json.dumps(episode.to_dict(), ensure_ascii=False) + "\n")
+
+
 def summary_dict(result: EvalResult) -> dict[str, Any]:
     """``summary.json``'s content: accuracy, pass@k and pass^k by category (``overall`` last) and by domain.
 
     ``pass_at_k`` and ``pass_hat_k`` map each category to ``{"1": ..., "2": ..., ...}`` (k as a string, as
     JSON keys are); ``by_domain`` maps each domain key to its ``tasks``, ``episodes``, ``accuracy``,
-    ``pass_at_k`` and ``pass_hat_k``.
+    ``pass_at_k`` and ``pass_hat_k``. ``per_turn`` is ``None`` unless each checked turn was also played alone
+    (:func:`per_turn_dict`).
     """
     scores = result.scores
     return {
@@ -71,12 +81,42 @@ def summary_dict(result: EvalResult) -> dict[str, Any]:
         "tasks_by_category": {name: group.tasks for name, group in scores.by_category.items()},
         "by_domain": {key: _group_dict(group) for key, group in scores.by_domain.items()},
         "errors": scores.errors,
+        "per_turn": None if scores.per_turn is None else per_turn_dict(scores.per_turn),
         "seconds": round(result.seconds, 2),
     }
 
 
+def per_turn_dict(scores: PerTurnScores) -> dict[str, Any]:
+    """``summary.json``'s ``per_turn``: ``accuracy`` and ``turns`` ((task, turn) pairs) by category, ``overall``
+    last, as the episode scores; ``by_turn`` and ``by_category_turn`` keyed by turn index (a string), each entry
+    ``{"turns", "episodes", "accuracy"}``.
+
+    Example:
+        >>> from envtune_gym.eval import OraclePolicy, evaluate
+        >>> result = evaluate("EnvTune/Travel-v0", OraclePolicy, limit=2, workers=1, progress=False, per_turn=True)
+        >>> per_turn = per_turn_dict(result.scores.per_turn)
+        >>> per_turn["accuracy"]["overall"], sorted(per_turn["by_turn"])[:2]
+        (1.0, ['0', '1'])
+    """
+    return {
+        "accuracy": {name: group.accuracy for name, group in scores.by_category.items()},
+        "turns": {name: group.turns for name, group in scores.by_category.items()},
+        "episodes": {name: group.episodes for name, group in scores.by_category.items()},
+        "by_turn": {str(turn): _turn_dict(group) for turn, group in scores.by_turn.items()},
+        "by_category_turn": {
+            name: {str(turn): _turn_dict(group) for turn, group in turns.items()}
+            for name, turns in scores.by_category_turn.items()
+        },
+    }
+
+
+def _turn_dict(group: TurnScores) -> dict[str, Any]:
+    return {"turns": group.turns, "episodes": group.episodes, "accuracy": group.accuracy}
+
+
 def markdown_report(result: EvalResult) -> str:
-    """A heading, the category table (accuracy, pass@k, pass^k in %) and the domain table.
+    """A heading, the category table (accuracy, pass@k, pass^k in %) and the domain table; with per-turn scores,
+    a ``per-turn`` column after accuracy and a table of per-turn accuracy by turn index and category.
 
     Example:
         >>> from envtune_gym.eval import OraclePolicy, evaluate
@@ -90,6 +130,13 @@ def markdown_report(result: EvalResult) -> str:
         _row(f"**{name}**" if name == OVERALL else name, group, ks)
         for name, group in result.scores.by_category.items()
     ]
+    per_turn = result.scores.per_turn
+    category_header = ["category", *header]
+    if per_turn is not None:  # next to BFCL's episode accuracy
+        category_header.insert(3, "per-turn")
+        for row, name in zip(categories, result.scores.by_category, strict=True):
+            group = per_turn.by_category.get(name)
+            row.insert(3, "-" if group is None else _percent(group.accuracy))
     domains = [_row(key, group, ks) for key, group in result.scores.by_domain.items()]
     errors = result.scores.errors
     lines = [
@@ -98,10 +145,12 @@ def markdown_report(result: EvalResult) -> str:
         f"{result.tasks} tasks x {result.samples} sample(s) = {len(result.episodes)} episodes, "
         f"{_kwargs_text(result.env_kwargs)}; scores in %.",
         "",
-        *_table(["category", *header], categories),
+        *_table(category_header, categories),
         "",
         *_table(["domains", *header], domains),
     ]
+    if per_turn is not None:
+        lines += ["", *_turn_table(per_turn)]
     if errors.get("episodes"):
         lines += [
             "",
@@ -110,8 +159,32 @@ def markdown_report(result: EvalResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _turn_table(scores: PerTurnScores) -> list[str]:
+    """Per-turn accuracy by turn index (rows) and category (columns, then every category pooled)."""
+    categories = list(scores.by_category_turn)
+    rows = [
+        [str(turn), str(group.turns)]
+        + [_cell(scores.by_category_turn[name].get(turn)) for name in categories]
+        + [_percent(group.accuracy)]
+        for turn, group in scores.by_turn.items()
+    ]
+    note = (
+        f"Per-turn accuracy in %: each checked turn played alone from its ground-truth start "
+        f"({scores.overall.turns} turns, {scores.overall.episodes} episodes)."
+    )
+    return [note, "", *_table(["turn", "turns", *categories, "all"], rows)]
+
+
+def _cell(group: TurnScores | None) -> str:
+    return "-" if group is None else _percent(group.accuracy)
+
+
 def plot_accuracy(result: EvalResult, png_path: str | Path) -> Path | None:
-    """A bar chart of accuracy by category (and overall) and by domain set; ``None`` without matplotlib."""
+    """A bar chart of accuracy by category (and overall) and by domain set; ``None`` without matplotlib.
+
+    With per-turn scores, each category's per-turn accuracy is a green diamond on its bar, and a third panel
+    shows per-turn accuracy by turn index.
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -122,13 +195,20 @@ def plot_accuracy(result: EvalResult, png_path: str | Path) -> Path | None:
         return None
     categories = result.scores.by_category
     domains = result.scores.by_domain
-    height = 2.2 + 0.32 * (len(categories) + len(domains))
+    per_turn = result.scores.per_turn
+    panels = [len(categories) + 0.8, len(domains) + 0.8]
+    if per_turn is not None:
+        panels.append(len(per_turn.by_turn) + 0.8)
+    height = 2.2 + 0.32 * sum(panels)
     figure = Figure(figsize=(8.5, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    top, bottom = figure.subplots(2, 1, height_ratios=(len(categories) + 0.8, len(domains) + 0.8))
-    _bars(top, categories, "category", highlight=OVERALL, legend=True)
-    _bars(bottom, domains, "domains")
-    bottom.set_xlabel("accuracy (%)")
+    axes = figure.subplots(len(panels), 1, height_ratios=panels)
+    turn_marks = None if per_turn is None else per_turn.by_category
+    _bars(axes[0], categories, "category", highlight=OVERALL, legend=True, per_turn=turn_marks)
+    _bars(axes[1], domains, "domains")
+    if per_turn is not None:
+        _turn_bars(axes[2], per_turn.by_turn)
+    axes[-1].set_xlabel("accuracy (%)")
     figure.suptitle(f"{result.env_id}: {result.policy}, {result.tasks} tasks x {result.samples} sample(s)")
     path = Path(png_path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +217,7 @@ def plot_accuracy(result: EvalResult, png_path: str | Path) -> Path | None:
 
 
 def _bars(axes: Any, groups: dict[str, GroupScores], label: str, *, highlight: str | None = None,
-          legend: bool = False) -> None:  # fmt: skip
+          legend: bool = False, per_turn: dict[str, TurnScores] | None = None) -> None:  # fmt: skip
     names = list(groups)
     values = [100 * groups[name].accuracy for name in names]
     positions = list(range(len(names)))
@@ -152,6 +232,16 @@ def _bars(axes: Any, groups: dict[str, GroupScores], label: str, *, highlight: s
                 xs, positions, marker="|", color=color, s=90, linewidths=2, zorder=3, label=f"{text}{samples}"
             )
             ends = [max(end, x) for end, x in zip(ends, xs, strict=True)]
+    if per_turn is not None:  # per-turn accuracy next to BFCL's episode accuracy
+        shown = [
+            (position, 100 * per_turn[name].accuracy)
+            for position, name in enumerate(names)
+            if name in per_turn
+        ]
+        axes.scatter([x for _, x in shown], [y for y, _ in shown], marker="D", color="tab:green", s=28, zorder=4,
+                     label="per-turn")  # fmt: skip
+        for y, x in shown:
+            ends[y] = max(ends[y], x)
     for position, value, end in zip(positions, values, ends, strict=True):
         axes.text(end + 1.2, position, f"{value:.1f}", va="center", fontsize="x-small")
     axes.set_yticks(positions, [f"{name} ({groups[name].tasks})" for name in names], fontsize="small")
@@ -161,6 +251,21 @@ def _bars(axes: Any, groups: dict[str, GroupScores], label: str, *, highlight: s
     axes.grid(True, axis="x", alpha=0.3)
     if legend:
         axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize="x-small", frameon=False)
+
+
+def _turn_bars(axes: Any, by_turn: dict[int, TurnScores]) -> None:
+    """Per-turn accuracy by turn index, every category pooled."""
+    positions = list(range(len(by_turn)))
+    values = [100 * group.accuracy for group in by_turn.values()]
+    axes.barh(positions, values, color="tab:green", height=0.7)
+    for position, value in zip(positions, values, strict=True):
+        axes.text(value + 1.2, position, f"{value:.1f}", va="center", fontsize="x-small")
+    labels = [f"turn {turn} ({group.turns})" for turn, group in by_turn.items()]
+    axes.set_yticks(positions, labels, fontsize="small")
+    axes.invert_yaxis()
+    axes.set_xlim(0, 109)
+    axes.set_ylabel("per-turn")
+    axes.grid(True, axis="x", alpha=0.3)
 
 
 def _shown_ks(samples: int) -> list[int]:

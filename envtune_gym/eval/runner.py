@@ -1,5 +1,8 @@
 """Play every (task, sample) episode of an env with a policy, in a thread pool, and score them as BFCL does.
 
+With ``per_turn=True`` it also plays every checked turn of every task alone, from the ground-truth state after the
+turns before it (the env's ``start_turn`` and ``end_turn`` reset options), for per-turn accuracy.
+
 Each worker thread has its own env (``gym.make(env_id, **env_kwargs)``) and its own policy from
 ``policy_factory()``. Threads suit both slow kinds of policy: an HTTP endpoint waits on the network and a
 torch model releases the GIL while it computes; env steps themselves take well under a millisecond.
@@ -13,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 
@@ -40,6 +43,7 @@ def evaluate(
     max_steps_per_turn: int = 20,
     progress: bool = True,
     out_dir: str | Path | None = None,
+    per_turn: bool = False,
 ) -> EvalResult:
     """Score a policy on an env's tasks: ``samples`` episodes per task, BFCL's accuracy, pass@k and pass^k.
 
@@ -55,7 +59,11 @@ def evaluate(
         workers: threads, each with its own env and policy.
         max_steps_per_turn: steps a turn may take without ending it (BFCL: 20).
         progress: show a progress bar on stderr (needs tqdm).
-        out_dir: where to write ``trajectories.jsonl``, ``summary.json``, ``summary.md`` and ``accuracy.png``.
+        out_dir: where to write ``trajectories.jsonl``, ``summary.json``, ``summary.md`` and ``accuracy.png``
+            (and with ``per_turn``, ``per_turn.jsonl``).
+        per_turn: also play each checked turn of each task alone, ``samples`` times, from its ground-truth start
+            (the turns before it replayed from their ground truth and shown as history), ending after its
+            verdict: per-turn accuracy, by category and by turn index (``result.scores.per_turn``).
 
     Raises:
         ValueError: for an unknown env id, a split where none applies, unknown task ids, or bad counts.
@@ -74,15 +82,19 @@ def evaluate(
     tasks = select_tasks(env_tasks(env_id, kwargs), task_ids or None, limit=limit, as_listed=False)
     started = time.monotonic()
     first = policy_factory()
-    episodes = _run_all(env_id, kwargs, tasks, samples, workers, _PolicyPool(first, policy_factory), progress)
+    jobs = _jobs(tasks, samples, per_turn)
+    records = _run_all(env_id, kwargs, tasks, jobs, workers, _PolicyPool(first, policy_factory), progress)
+    episodes = [record for record in records if record.end_turn is None]
+    turn_episodes = [record for record in records if record.end_turn is not None]
     result = EvalResult(
         env_id=env_id,
         policy=str(getattr(first, "name", type(first).__name__)),
         samples=samples,
         episodes=episodes,
-        scores=score_episodes(episodes, samples),
+        scores=score_episodes(episodes, samples, turn_episodes if per_turn else None),
         env_kwargs=kwargs,
         seconds=time.monotonic() - started,
+        turn_episodes=turn_episodes,
     )
     if out_dir is not None:
         write_report(result, out_dir)
@@ -104,27 +116,51 @@ class _PolicyPool:
         return self._factory()
 
 
+class _Job(NamedTuple):
+    """One episode to play: a task's sample, whole or (``turn`` given) that turn alone from its GT start."""
+
+    task: Task
+    sample: int
+    turn: int | None = None
+
+
+def _jobs(tasks: list[Task], samples: int, per_turn: bool) -> list[_Job]:
+    """Every task's samples, then (``per_turn``) every checked turn's samples, each turn alone."""
+    jobs = [_Job(task, sample) for task in tasks for sample in range(samples)]
+    if per_turn:
+        jobs += [
+            _Job(task, sample, turn)
+            for task in tasks
+            for turn in task.checked_turns
+            for sample in range(samples)
+        ]
+    return jobs
+
+
 def _run_all(
     env_id: str,
     env_kwargs: dict[str, Any],
     tasks: list[Task],
-    samples: int,
+    jobs: list[_Job],
     workers: int,
     policies: _PolicyPool,
     progress: bool,
 ) -> list[EpisodeRecord]:
     local = threading.local()
 
-    def job(task: Task, sample: int) -> EpisodeRecord:
+    def play(job: _Job) -> EpisodeRecord:
         if not hasattr(local, "env"):
             local.env, local.policy = make_env(env_id, env_kwargs), policies.get()
-        return run_episode(local.env, local.policy, task.id, sample)
+        if job.turn is None:
+            return run_episode(local.env, local.policy, job.task.id, job.sample)
+        return run_episode(
+            local.env, local.policy, job.task.id, job.sample, start_turn=job.turn, end_turn=job.turn
+        )
 
-    jobs = [(task, sample) for task in tasks for sample in range(samples)]
     records: list[EpisodeRecord] = []
     bar = _progress_bar(len(jobs), progress)
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="envtune-eval") as pool:
-        futures = [pool.submit(job, task, sample) for task, sample in jobs]
+        futures = [pool.submit(play, job) for job in jobs]
         try:
             for future in as_completed(futures):
                 records.append(future.result())
@@ -137,11 +173,22 @@ def _run_all(
             if bar is not None:
                 bar.close()
     order = {task.id: index for index, task in enumerate(tasks)}
-    return sorted(records, key=lambda record: (order[record.task_id], record.sample))
+    return sorted(records, key=lambda record: (order[record.task_id], record.start_turn, record.sample))
 
 
-def run_episode(env: gym.Env, policy: Policy, task_id: str, sample: int = 0) -> EpisodeRecord:
+def run_episode(
+    env: gym.Env,
+    policy: Policy,
+    task_id: str,
+    sample: int = 0,
+    *,
+    start_turn: int = 0,
+    end_turn: int | None = None,
+) -> EpisodeRecord:
     """Play one episode of ``task_id``; a :class:`PolicyError` ends it as failed, with the message recorded.
+
+    ``start_turn`` and ``end_turn`` (the env's reset options) play turns ``start_turn..end_turn`` only, from the
+    ground-truth state after the turns before; ``start_turn=end_turn=k`` scores turn ``k`` alone.
 
     Example:
         >>> from envtune_gym.eval.policies import OraclePolicy
@@ -149,11 +196,22 @@ def run_episode(env: gym.Env, policy: Policy, task_id: str, sample: int = 0) -> 
         >>> record = run_episode(env, OraclePolicy(), "filesystem_base_0")
         >>> record.success, record.finish, record.turns_passed == record.turns_checked
         (True, 'terminated', True)
+        >>> record = run_episode(env, OraclePolicy(), "filesystem_base_0", start_turn=1, end_turn=1)
+        >>> record.success, record.turns_checked
+        (True, 1)
     """
     started = time.monotonic()
-    observation, info = env.reset(options={"task_id": task_id})
+    options: dict[str, Any] = {"task_id": task_id}
+    if start_turn:
+        options["start_turn"] = start_turn
+    if end_turn is not None:
+        options["end_turn"] = end_turn
+    observation, info = env.reset(options=options)
     task = env.unwrapped.task
-    record = EpisodeRecord(task.id, task.category, list(task.domains), sample, num_turns=task.num_turns)
+    record = EpisodeRecord(
+        task.id, task.category, list(task.domains), sample, num_turns=task.num_turns,
+        start_turn=start_turn, end_turn=end_turn,
+    )  # fmt: skip
     try:
         policy.start({"observation": observation, "info": info, "task": task, "sample": sample})
         terminated = truncated = False

@@ -14,6 +14,11 @@ Definitions (``n`` samples of a task, ``c`` of them successful):
   like accuracy, unweighted means of the categories'.
 * A task's **domain** key is its domains sorted and joined with ``+`` (``GorillaFileSystem+TwitterAPI``):
   BFCL's tasks involve one or two domains and the pairs behave differently from their parts.
+* **per-turn accuracy** (``--per-turn``): each checked turn of each task is played alone from its ground-truth
+  start (the turns before it replayed from their ground truth), ``n`` times; a category's per-turn accuracy is the
+  share of those turn episodes that passed, ``overall`` the unweighted mean of the categories', as for accuracy.
+  By turn index, the share that passed among all the turn episodes of that index, every category pooled. Unlike
+  BFCL's accuracy, a failed turn does not fail the turns after it.
 """
 
 from __future__ import annotations
@@ -77,6 +82,38 @@ class GroupScores:
 
 
 @dataclass
+class TurnScores:
+    """Per-turn accuracy of one group of checked turns, each played alone from its ground-truth start."""
+
+    #: Distinct (task, turn) pairs, and the episodes played of them (``turns`` x samples).
+    turns: int
+    episodes: int
+    #: The share of those episodes whose turn passed.
+    accuracy: float
+
+
+@dataclass
+class PerTurnScores:
+    """Per-turn accuracy (see the module docstring): by category (then ``"overall"``), by turn index, and both.
+
+    Example:
+        >>> episodes = [EpisodeRecord("a", "base", ["X"], 0, True, start_turn=0, end_turn=0),
+        ...             EpisodeRecord("a", "base", ["X"], 0, False, start_turn=2, end_turn=2)]
+        >>> scores = score_turns(episodes)
+        >>> scores.by_category["base"].accuracy, scores.by_turn[2].accuracy, scores.by_category_turn["base"][0].turns
+        (0.5, 0.0, 1)
+    """
+
+    by_category: dict[str, TurnScores]
+    by_turn: dict[int, TurnScores]
+    by_category_turn: dict[str, dict[int, TurnScores]]
+
+    @property
+    def overall(self) -> TurnScores:
+        return self.by_category[OVERALL]
+
+
+@dataclass
 class Scores:
     """Every score of an evaluation (see the module docstring for the definitions).
 
@@ -90,14 +127,21 @@ class Scores:
     #: ``episodes`` that ended in a policy error, ``examples`` of their messages, ``truncated`` episodes, and
     #: counts of ``calls`` by error category and of rejected ``actions`` by category.
     errors: dict[str, Any] = field(default_factory=dict)
+    #: Per-turn accuracy, when the evaluation played each checked turn alone (``per_turn=True``), else ``None``.
+    per_turn: PerTurnScores | None = None
 
     @property
     def overall(self) -> GroupScores:
         return self.by_category[OVERALL]
 
 
-def score_episodes(episodes: Sequence[EpisodeRecord], samples: int) -> Scores:
+def score_episodes(
+    episodes: Sequence[EpisodeRecord], samples: int, turn_episodes: Sequence[EpisodeRecord] | None = None
+) -> Scores:
     """Scores of the episodes of an evaluation where every task was played ``samples`` times.
+
+    ``turn_episodes``, the per-turn episodes (one checked turn each, from its ground-truth start), add
+    :attr:`Scores.per_turn` (:func:`score_turns`).
 
     Example:
         >>> episodes = [EpisodeRecord("a", "base", ["X"], 0, True),
@@ -121,7 +165,40 @@ def score_episodes(episodes: Sequence[EpisodeRecord], samples: int) -> Scores:
     by_domain = {
         key: _group([outcome for outcome in tasks.values() if outcome[1] == key], samples) for key in domains
     }
-    return Scores(samples, by_category, by_domain, _errors(episodes))
+    per_turn = score_turns(turn_episodes) if turn_episodes else None
+    return Scores(samples, by_category, by_domain, _errors(episodes), per_turn)
+
+
+def score_turns(turn_episodes: Sequence[EpisodeRecord]) -> PerTurnScores:
+    """Per-turn accuracy of episodes that each played one turn (``start_turn``) from its ground-truth start."""
+    if not turn_episodes:
+        raise ValueError("no per-turn episodes to score")
+    by_category = {
+        category: _turn_group([e for e in turn_episodes if e.category == category])
+        for category in _ordered_categories(turn_episodes)
+    }
+    groups = list(by_category.values())
+    by_category[OVERALL] = TurnScores(
+        sum(group.turns for group in groups),
+        sum(group.episodes for group in groups),
+        _mean([group.accuracy for group in groups]),
+    )
+    indices = sorted({episode.start_turn for episode in turn_episodes})
+    by_turn = {turn: _turn_group([e for e in turn_episodes if e.start_turn == turn]) for turn in indices}
+    by_category_turn = {
+        category: {
+            turn: _turn_group(chosen)
+            for turn in indices
+            if (chosen := [e for e in turn_episodes if e.category == category and e.start_turn == turn])
+        }
+        for category in _ordered_categories(turn_episodes)
+    }
+    return PerTurnScores(by_category, by_turn, by_category_turn)
+
+
+def _turn_group(episodes: Sequence[EpisodeRecord]) -> TurnScores:
+    turns = len({(episode.task_id, episode.start_turn) for episode in episodes})
+    return TurnScores(turns, len(episodes), _mean([float(episode.success) for episode in episodes]))
 
 
 def _successes_by_task(episodes: Sequence[EpisodeRecord], samples: int) -> dict[str, tuple[str, str, int]]:
@@ -209,6 +286,8 @@ class EvalResult:
     scores: Scores
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: With ``per_turn``: one episode per (task, checked turn, sample), in task, turn and sample order.
+    turn_episodes: list[EpisodeRecord] = field(default_factory=list)
 
     @property
     def tasks(self) -> int:

@@ -7,6 +7,10 @@ data (:class:`Stage`): which tasks it draws, which reward it pays, whether hints
 return) over a window reaches a threshold, optionally demoting below another; it is plain data with
 ``state_dict()`` / ``load_state_dict()`` for checkpoints.
 
+A stage may also start episodes at a later turn (``Stage.start_turn="random_checked"``): a checked turn drawn with
+the gate's seeded generator, from the ground-truth state after the turns before it (the env's ``start_turn``
+reset option), so that training sees late turns as often as early ones.
+
 Hints are a wrapper of their own that the user stacks under the gate, ``CurriculumGate(HintAugmentation(env))``;
 at each reset the gate tells it whether the stage has hints (``options["hints"]``).
 
@@ -25,7 +29,7 @@ import math
 import numbers
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, Literal, SupportsFloat
 
 import gymnasium as gym
@@ -59,8 +63,16 @@ class Stage:
     #: ``state_size``, ``distractors``, ...) is at most these values; a task that records no value for a key
     #: (hand-written and BFCL tasks record none) is kept.
     max_difficulty: Mapping[str, int] | None = None
+    #: Where episodes start: at the ``"first"`` turn, or at a ``"random_checked"`` one (a turn with ground truth,
+    #: drawn with the gate's seeded generator) from the ground-truth state after the turns before it, which the
+    #: policy sees as ``info["history"]``.
+    start_turn: Literal["first", "random_checked"] = "first"
 
     def __post_init__(self) -> None:
+        if self.start_turn not in START_TURNS:
+            raise ValueError(
+                f"stage {self.name!r}: start_turn must be one of {START_TURNS}, got {self.start_turn!r}"
+            )
         bounds = self.max_difficulty
         if bounds is not None and not (
             isinstance(bounds, Mapping)
@@ -87,6 +99,10 @@ class Stage:
             and (self.max_turns is None or task.num_turns <= self.max_turns)
             and (self.max_difficulty is None or _within(task.difficulty, self.max_difficulty))
         )
+
+
+#: The values of :attr:`Stage.start_turn`.
+START_TURNS: tuple[str, ...] = ("first", "random_checked")
 
 
 def _within(difficulty: Mapping[str, int], bounds: Mapping[str, int]) -> bool:
@@ -216,7 +232,7 @@ class CurriculumController:
         missing = sorted(set(_STATE_KEYS) - set(state)) if isinstance(state, dict) else list(_STATE_KEYS)
         if missing:
             raise ValueError(f"not a CurriculumController checkpoint: missing {missing}")
-        if _plain([asdict(stage) for stage in self.stages]) != _plain(state["stages"]):
+        if _plain([asdict(stage) for stage in self.stages]) != _plain(_with_defaults(state["stages"])):
             raise ValueError("the checkpoint was saved with different stages")
         _check_settings(state["window"], state["threshold"], state["demotion_threshold"])
         stage = self._stage_index(state["stage"])
@@ -295,6 +311,14 @@ def _check_settings(window: Any, threshold: Any, demotion_threshold: Any) -> Non
         raise ValueError("demotion_threshold must be below threshold, or the stage would oscillate")
 
 
+def _with_defaults(stages: Any) -> Any:
+    """Saved stages with the defaults of fields added since they were saved (``start_turn``, say)."""
+    if not isinstance(stages, list):
+        return stages
+    defaults = {item.name: item.default for item in fields(Stage) if item.default is not MISSING}
+    return [{**defaults, **stage} if isinstance(stage, dict) else stage for stage in stages]
+
+
 def _plain(value: Any) -> Any:
     """The value as JSON would carry it (tuples become lists), so saved and live stages compare equal."""
     return json.loads(json.dumps(value))
@@ -306,9 +330,12 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
     Stack it over a :class:`~envtune_gym.wrappers.HintAugmentation`: ``CurriculumGate(HintAugmentation(env))``.
     Each reset draws the episode's task among the env's tasks that match the stage (:meth:`draw`; a caller's
     ``options["task_id"]`` or ``options["task"]`` wins) and passes the stage's ``hints`` down as
-    ``options["hints"]``, so the hint wrapper runs at its own level or ``"off"`` for that episode. Each step pays
+    ``options["hints"]``, so the hint wrapper runs at its own level or ``"off"`` for that episode; a stage with
+    ``start_turn="random_checked"`` also passes ``options["start_turn"]``, a checked turn of the task drawn with
+    the gate's generator (:meth:`draw_start_turn`; a caller's own ``start_turn`` wins). Each step pays
     the stage's reward (format or progress) instead of the env's. ``info["curriculum"]`` reports ``stage``,
-    ``name``, ``reward``, ``hints``, ``window_mean`` and, on an episode's last step, ``changed`` (whether this
+    ``name``, ``reward``, ``hints``, ``window_mean``, ``start_turn`` (the episode's first turn) and, on an
+    episode's last step, ``changed`` (whether this
     episode moved the stage).
 
     A stage with hints on needs a ``HintAugmentation`` under the gate: without one the gate is a ``ValueError``
@@ -362,6 +389,8 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         self.metric = metric
         self.auto_record = auto_record
         self._tasks: tuple[Task, ...] = tuple(env.unwrapped.tasks)
+        self._task_index = {task.id: task for task in self._tasks}
+        self._start_turn = 0
         _check_stages(controller.stages, self._tasks, hinted=_has_hints(env))
         self._rng = np.random.default_rng()
         self._scorer: ProgressScorer | FormatScorer = ProgressScorer()
@@ -396,6 +425,31 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         drawn = self.controller.draw(self._tasks, count, self._rng if rng is None else rng)
         return [task.id for task in drawn]
 
+    def draw_start_turn(self, task: str | Task, rng: np.random.Generator | None = None) -> int:
+        """The turn an episode of ``task`` (a task or its id) starts at in the current stage.
+
+        0 for a ``"first"`` stage or a task without checked turns; for a ``"random_checked"`` stage, one of the
+        task's checked turns drawn with ``rng`` (default: the gate's generator). A training loop that plays a group
+        of episodes from one start draws it once here and passes it as ``options["start_turn"]``.
+
+        Example:
+            >>> import gymnasium as gym, envtune_gym
+            >>> stages = [Stage("late", start_turn="random_checked", hints=False)]
+            >>> gate = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=stages)
+            >>> task = gate.unwrapped.tasks[0]
+            >>> gate.draw_start_turn(task, np.random.default_rng(0)) in task.checked_turns
+            True
+        """
+        if self.controller.current.start_turn == "first":
+            return 0
+        if not isinstance(task, Task):
+            task = self._task_index[task]
+        checked = task.checked_turns
+        if not checked:
+            return 0
+        generator = self._rng if rng is None else rng
+        return checked[int(generator.integers(len(checked)))]
+
     def record(self, success: bool, episode_return: float) -> bool:
         """Record one finished episode in the controller, by the gate's ``metric``; True if the stage changed.
 
@@ -421,9 +475,14 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
         if "task" not in options and "task_id" not in options:
             options["task_id"] = self.draw()[0]
         options.setdefault("hints", stage.hints)
+        if "start_turn" not in options and stage.start_turn != "first":
+            task = options.get("task") or self._task_index.get(options["task_id"])
+            if task is not None:  # (an unknown id: the env says so)
+                options["start_turn"] = self.draw_start_turn(Task.model_validate(task))
         self._scorer = FormatScorer() if stage.reward == "format" else ProgressScorer()
         self._episode_return = 0.0
         observation, info = self.env.reset(seed=seed, options=options)
+        self._start_turn = int(info["turn"])
         info["curriculum"] = self._report()
         return observation, info
 
@@ -449,6 +508,7 @@ class CurriculumGate(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
             "reward": stage.reward,
             "hints": stage.hints,
             "window_mean": -1.0 if mean is None else mean,
+            "start_turn": self._start_turn,
         }
 
 

@@ -212,3 +212,31 @@ def test_run_episodes_batches_active_episodes(chat):
     run_episodes(runners, scripted, batch_size=2)
     assert all(runner.trajectory.success for runner in runners)
     assert batch_sizes[:2] == [2, 1]
+
+
+def test_a_later_turn_stage_starts_each_group_s_episodes_at_one_drawn_turn():
+    from envtune_gym.wrappers.curriculum import Stage
+
+    config = GRPOConfig.from_preset(
+        "tiny", tiny_vocab_size=1024, tasks_per_step=3, group_size=3, max_new_tokens=4, max_steps_per_turn=1,
+        stages=[Stage("late", categories=("base",), start_turn="random_checked", hints=False)],
+    )  # fmt: skip
+    model, tokenizer = build_tiny_policy(vocab_size=1024, seed=1)
+    chat = ChatFormat(tokenizer)
+    runners = make_runners(config, chat, CurriculumController(config.stages))
+    starts: list[int] = []
+    for runner in runners:  # record where each episode really started (the gate reports it)
+        reset = runner.env.reset
+
+        def recording_reset(*args, reset=reset, **kwargs):
+            observation, info = reset(*args, **kwargs)
+            starts.append(info["curriculum"]["start_turn"])
+            return observation, info
+
+        runner.env.reset = recording_reset
+    policy = Policy(model, tokenizer, torch.device("cpu"))
+    for step in range(4):
+        collect_rollouts(step, policy, chat, runners, config)
+    groups = [starts[index : index + 3] for index in range(0, len(starts), 3)]
+    assert all(len(set(group)) == 1 for group in groups), groups
+    assert any(group[0] > 0 for group in groups), groups

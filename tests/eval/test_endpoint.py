@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import gymnasium as gym
 import pytest
 
 from envtune_gym.agents.oracle import oracle_actions
-from envtune_gym.eval import EndpointError, OpenAIPolicy, evaluate
+from envtune_gym.eval import EndpointError, OpenAIPolicy, evaluate, run_episode
 from envtune_gym.eval.command import add_commands
 from envtune_gym.eval.endpoint import DEFAULT_MAX_RESPONSE_BYTES, MAX_JSON_DEPTH, EndpointUnreachable
 from envtune_gym.tasks.bundled import load_bundled
@@ -590,3 +591,25 @@ def test_a_same_origin_302_would_turn_the_post_into_a_get_and_is_refused(serve):
     with pytest.raises(EndpointError, match="HTTP 302 redirect to .* would turn the POST into a GET"):
         a_policy(server.base_url).act("hi", {"tools": []})
     assert len(server.requests) == 1 and server.gets == 0
+
+
+def test_an_episode_from_a_later_turn_starts_with_the_history(serve):
+    # Turn 1 of TASK_ID from its ground-truth start: the script is the oracle's turn 1 alone.
+    script = oracle_script()
+    replies = [
+        index for index, entry in enumerate(script) if "tool_calls" not in entry["choices"][0]["message"]
+    ]
+    server = serve(script[replies[0] + 1 : replies[1] + 1])
+    policy = OpenAIPolicy(server.base_url, "scripted-model", timeout=2.0, max_retries=0)
+    env = gym.make("EnvTune/FileSystem-v0")
+    _, info = env.reset(options={"task_id": TASK_ID, "start_turn": 1})
+    episode = run_episode(env, policy, TASK_ID, start_turn=1, end_turn=1)
+    assert episode.success and episode.error is None
+    first = server.requests[0]["messages"]
+    task = env.unwrapped.task
+    assert first == [*info["history"], {"role": "user", "content": task.turns[1]}]
+    # The history's calls and results follow the protocol as the live ones do.
+    assert [m["tool_call_id"] for m in first if m["role"] == "tool"] == [
+        call["id"] for m in first if m["role"] == "assistant" for call in m.get("tool_calls", [])
+    ]
+    assert episode.messages[: len(first)] == first

@@ -96,3 +96,21 @@ def test_batched_greedy_eval_plays_the_same_episodes_as_one_at_a_time():
 def test_batching_needs_greedy_decoding():
     with pytest.raises(ValueError, match="batch_size > 1 needs greedy"):
         TransformersPolicy("tiny", temperature=0.7, batch_size=4)
+
+
+def test_an_episode_from_a_later_turn_renders_the_history_before_its_message(tiny):
+    import gymnasium as gym
+
+    from envtune_gym.eval import run_episode
+
+    env = gym.make("EnvTune/FileSystem-v0")
+    observation, info = env.reset(options={"task_id": "filesystem_base_2", "start_turn": 1})
+    policy = tiny.clone()
+    policy.start({"observation": observation, "info": info, "task": env.unwrapped.task, "sample": 0})
+    prompt = policy.tokenizer.decode(policy._context)
+    # As the model sees turns it plays: its calls as Hermes blocks, their results as the env's observation.
+    earlier = [info["history"][0]["content"], '<tool_call>\n{"name": "cd"', "<tool_response>\n", "Done."]
+    positions = [prompt.index(text) for text in [*earlier, observation]]
+    assert positions == sorted(positions) and prompt.rstrip().endswith("assistant")
+    record = run_episode(env, policy, "filesystem_base_2", start_turn=1, end_turn=1)
+    assert record.error is None and record.start_turn == record.end_turn == 1 and record.steps

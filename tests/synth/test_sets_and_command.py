@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import pytest
 
@@ -51,3 +53,17 @@ def test_a_bad_command_is_one_line_and_status_2(tmp_path, monkeypatch, capsys, a
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_eval_scores_a_task_file_and_a_synthesized_set_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "fs.jsonl"
+    assert main(["synth", "filesystem", "--n", "4", "--seed", "9", "--out", str(path), "--quiet"]) == 0
+    base = ["eval", "EnvTune/FileSystem-v0", "--policy", "oracle", "--workers", "1", "--no-progress"]
+    for extra in (
+        ["--tasks", str(path)],
+        ["--task-source", "synth", "--num-tasks", "4", "--synth-seed", "9"],
+    ):
+        out = tmp_path / extra[1].replace("/", "_")
+        assert main([*base, *extra, "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["tasks"] == 4 and summary["accuracy"]["overall"] == 1.0, summary

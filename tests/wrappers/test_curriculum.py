@@ -12,6 +12,7 @@ import pytest
 
 from envtune_gym.agents.oracle import TURN_DONE, oracle_actions
 from envtune_gym.tasks.bundled import load_bundled
+from envtune_gym.tasks.oracle import TURN_DECLINED
 from envtune_gym.wrappers import DEFAULT_STAGES, CurriculumController, CurriculumGate, HintAugmentation, Stage
 
 
@@ -289,3 +290,60 @@ def test_a_stage_selects_synthesized_tasks_by_their_recorded_difficulty():
     assert shallow.matches(load_bundled("filesystem")[0])  # a task with no recorded difficulty is kept
     with pytest.raises(ValueError, match="max_difficulty maps knob names to integers"):
         Stage("bad", max_difficulty={"depth": "1"})
+
+
+LATE = Stage("late_turns", start_turn="random_checked", hints=False)
+
+
+def test_a_stage_may_start_episodes_at_a_random_checked_turn_drawn_reproducibly():
+    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=[LATE, Stage("first", hints=False)])
+    by_id = {task.id: task for task in env.unwrapped.tasks}
+    starts = []
+    for seed in range(30):
+        observation, info = env.reset(seed=seed)
+        task = by_id[info["task_id"]]
+        start = info["curriculum"]["start_turn"]
+        assert (
+            info["turn"] == start and start in task.checked_turns and observation.endswith(task.turns[start])
+        )
+        assert ("history" in info) == (start > 0)
+        starts.append((info["task_id"], start))
+    assert any(start > 0 for _, start in starts) and any(start == 0 for _, start in starts)
+    assert [env.reset(seed=seed)[1]["curriculum"]["start_turn"] for seed in range(30)] == [
+        s for _, s in starts
+    ]
+    # The episode from there is scored as usual: the oracle's remaining turns succeed.
+    _, info = env.reset(seed=next(seed for seed, (_, start) in enumerate(starts) if start > 0))
+    task = by_id[info["task_id"]]
+    actions = list(oracle_actions(task))
+    skip = [index for index, action in enumerate(actions) if action in (TURN_DONE, TURN_DECLINED)]
+    for action in actions[skip[info["turn"] - 1] + 1 if info["turn"] else 0 :]:
+        _, _, terminated, _, info = env.step(action)
+    assert terminated and info["success"]
+    # A caller's start_turn wins; a "first" stage starts at turn 0.
+    assert env.reset(seed=0, options={"task_id": task.id, "start_turn": 0})[1]["turn"] == 0
+    env.set_stage(1)
+    assert all(env.reset(seed=seed)[1]["curriculum"]["start_turn"] == 0 for seed in range(10))
+
+
+def test_draw_start_turn_lets_a_loop_start_a_group_at_one_turn():
+    env = CurriculumGate(gym.make("EnvTune/FileSystem-v0"), stages=[LATE])
+    task = max(env.unwrapped.tasks, key=lambda task: len(task.checked_turns))
+    drawn = {env.draw_start_turn(task.id, np.random.default_rng(seed)) for seed in range(40)}
+    assert drawn == set(task.checked_turns)
+    assert env.draw_start_turn(task, np.random.default_rng(7)) == env.draw_start_turn(
+        task, np.random.default_rng(7)
+    )
+
+
+def test_the_start_turn_field_is_checked_and_old_checkpoints_still_load():
+    with pytest.raises(ValueError, match="start_turn must be one of"):
+        Stage("bad", start_turn="last")  # type: ignore[arg-type]
+    controller = CurriculumController(window=3, threshold=0.6)
+    saved = json.loads(json.dumps(controller.state_dict()))
+    for stage in saved["stages"]:  # as saved before stages had a start_turn
+        del stage["start_turn"]
+    CurriculumController(window=3, threshold=0.6).load_state_dict(saved)
+    saved["stages"][0]["start_turn"] = "random_checked"
+    with pytest.raises(ValueError, match="different stages"):
+        CurriculumController(window=3, threshold=0.6).load_state_dict(saved)
