@@ -35,7 +35,9 @@ def main() -> None:
             pass
         rate = args.n / (time.perf_counter() - start)
         worst = min(worst, rate)
-        print(f"{name:>22}: {rate:7,.0f} tasks/s = {rate / TARGET:5.2f}x the {TARGET:.0f}/s target; {synth.stats.summary()}")
+        print(
+            f"{name:>22}: {rate:7,.0f} tasks/s = {rate / TARGET:5.2f}x the {TARGET:.0f}/s target; {synth.stats.summary()}"
+        )
     print(f"slowest generator: {worst / TARGET:.2f}x the target (>= 1x required)")
 
 
