@@ -2,17 +2,20 @@
 
 One set per generator (seed 0) is made once and shared: 10,000 tasks for the four first-class domains, 2,000 for
 the multi-domain generators. The first 2,000 are replayed by the oracle through ProgressReward; the whole set is
-checked for distinctness and against BFCL's user turns.
+checked for distinctness and against BFCL's user turns. The sets are made in two shards each, in two processes
+(task ``i`` depends only on the seed and ``i``, so a shard is the same tasks as that part of a whole set).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -29,9 +32,27 @@ REPLAYED = 2_000
 BUILTIN = [name for name in generator_names() if name != "toy_files"]
 
 
-@functools.cache
 def synthesized(name: str) -> tuple[Task, ...]:
-    return tuple(Synthesizer(name, seed=0).tasks(SET_SIZE if name in FIRST_CLASS else REPLAYED))
+    return _all_sets()[name]
+
+
+@functools.cache
+def _all_sets() -> dict[str, tuple[Task, ...]]:
+    shards = []
+    for name in BUILTIN:
+        size = SET_SIZE if name in FIRST_CLASS else REPLAYED
+        shards += [(name, 0, size // 2), (name, size // 2, size - size // 2)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        made = list(pool.map(_shard, shards))
+    sets: dict[str, list[Task]] = {name: [] for name in BUILTIN}
+    for (name, _, _), tasks in zip(shards, made, strict=True):
+        sets[name] += [Task.model_validate_json(task) for task in tasks]
+    return {name: tuple(tasks) for name, tasks in sets.items()}
+
+
+def _shard(shard: tuple[str, int, int]) -> list[str]:
+    name, start, count = shard
+    return [task.model_dump_json() for task in Synthesizer(name, seed=0).tasks(count, start)]
 
 
 @functools.cache
