@@ -107,6 +107,8 @@ class ServedEpisode:
     env: Any  # the env as made (gymnasium wrappers around a ToolUseEnv)
     info: StepInfo
     user_message: str
+    #: The turns before the start turn as chat messages (empty for an episode started at turn 0).
+    history: list[dict[str, Any]] = field(default_factory=list)
     turn_results: list[TurnResult] = field(default_factory=list)
     done: bool = False
     truncated: bool = False
@@ -114,20 +116,25 @@ class ServedEpisode:
     success: bool | None = None
 
     @classmethod
-    def open(cls, env_id: str, task_id: str, env_kwargs: Mapping[str, Any] | None = None) -> ServedEpisode:
-        """Make the env and reset it to ``task_id``.
+    def open(
+        cls, env_id: str, task_id: str, env_kwargs: Mapping[str, Any] | None = None, start_turn: Any = 0
+    ) -> ServedEpisode:
+        """Make the env and reset it to ``task_id``, from turn ``start_turn`` (the ground-truth state after the
+        turns before it, which the state's ``history`` holds: per-turn evaluation over MCP).
 
         Raises:
-            EpisodeError: (400) an unknown env id, argument or task id, with the env's own message.
+            EpisodeError: (400) an unknown env id, argument, task id or start turn, with the env's own message.
         """
         if not isinstance(task_id, str) or not task_id:
             raise EpisodeError(400, "task_id must be a non-empty string (a task id, see envtune list)")
         try:
             env = make_env(env_id, env_kwargs)
-            observation, info = env.reset(options={"task_id": task_id})
+            observation, info = env.reset(options={"task_id": task_id, "start_turn": start_turn})
         except (ValueError, TypeError, OSError) as exc:  # OSError: a task file the operator named is missing
             raise EpisodeError(400, " ".join(str(exc).split())) from None
-        return cls(env_id=env_id, env=env, info=info, user_message=observation)
+        return cls(
+            env_id=env_id, env=env, info=info, user_message=observation, history=info.get("history", [])
+        )
 
     @property
     def unwrapped(self) -> ToolUseEnv:
@@ -186,7 +193,7 @@ class ServedEpisode:
         Example:
             >>> episode = ServedEpisode.open("EnvTune/FileSystem-v0", "filesystem_base_0")
             >>> sorted(episode.state())[:4]
-            ['category', 'done', 'env_id', 'num_checked_turns']
+            ['category', 'done', 'env_id', 'history']
         """
         info = self.info
         return {
@@ -200,6 +207,7 @@ class ServedEpisode:
             "user_message": None if self.done else self.user_message,
             "tools": [tool["function"]["name"] for tool in self.tools()],
             "turn_results": [_plain(result) for result in self.turn_results],
+            "history": _plain(self.history),
             **self._outcome(),
         }
 

@@ -2,7 +2,7 @@
 
 The control API (JSON in, JSON out; errors are ``{"error": "..."}`` with an HTTP status):
 
-- ``POST /episodes`` ``{"task_id", "env_id"?, "env_kwargs"?}`` -> 201 ``{"id", "mcp_path", ...the episode}``;
+- ``POST /episodes`` ``{"task_id", "env_id"?, "env_kwargs"?, "start_turn"?}`` -> 201 ``{"id", "mcp_path", ...the episode}``;
 - ``GET /episodes/{id}`` -> the episode: ``turn``, ``user_message``, ``tools``, ``turn_results``, ``done``,
   ``truncated``, ``reward``, ``success``;
 - ``POST /episodes/{id}/end_turn`` ``{"reply"?}`` -> the verdict, the next user message (or ``null``), new tools;
@@ -102,14 +102,17 @@ class EpisodeServer:
         """
         if not isinstance(body, dict):
             raise EpisodeError(
-                400, 'the body must be a JSON object: {"task_id": ..., "env_id"?, "env_kwargs"?}'
+                400,
+                'the body must be a JSON object: {"task_id": ..., "env_id"?, "env_kwargs"?, "start_turn"?}',
             )
         env_id = body.get("env_id", self.env_id)
         if not isinstance(env_id, str):
             raise EpisodeError(400, "env_id must be a string (an EnvTune id, see envtune list)")
         env_kwargs = client_env_kwargs(self.env_kwargs, body.get("env_kwargs"))
         self.table.require_room()  # before making the env: a full server refuses cheaply
-        live = LiveEpisode(ServedEpisode.open(env_id, body.get("task_id"), env_kwargs))
+        live = LiveEpisode(
+            ServedEpisode.open(env_id, body.get("task_id"), env_kwargs, body.get("start_turn", 0))
+        )
         episode_id = self.table.add(live)
         return {"id": episode_id, "mcp_path": f"/episodes/{episode_id}/mcp", **live.episode.state()}
 

@@ -154,3 +154,19 @@ def test_an_in_process_replay_matches_the_env(task_id):
             return await replay(client, ENV_ID, task_id, lambda reply: end_turn(client, reply))
 
     assert anyio.run(run) == reference_run(ENV_ID, task_id)
+
+
+def test_an_episode_can_start_at_a_later_turn_from_the_ground_truth_state():
+    from envtune_gym.tasks.ground_truth import ground_truth_plan
+
+    task = next(task for task in make_env(ENV_ID).unwrapped.tasks if task.id == BASE_TASK)
+    episode = ServedEpisode.open(ENV_ID, BASE_TASK, start_turn=1)
+    state = episode.state()
+    assert state["turn"] == 1 and state["user_message"] == task.turns[1]
+    assert state["history"][0] == {"role": "user", "content": task.turns[0]}
+    for name, arguments in ground_truth_plan(task).calls[1]:
+        assert episode.call(name, arguments).error is None
+    assert episode.end_turn("Done.")["turn_result"]["passed"]
+    with pytest.raises(EpisodeError, match="start_turn") as refused:
+        ServedEpisode.open(ENV_ID, BASE_TASK, start_turn=task.num_turns)
+    assert refused.value.status == 400
