@@ -218,10 +218,10 @@ def _tagged_post(rng: random.Random, state: dict[str, Any], files: dict[str, str
 
 def _comment(rng: random.Random, state: dict[str, Any], files: dict[str, str]) -> Turn:
     user = pick(rng, state["followed"])
-    latest = max(tweet["id"] for tweet in state["tweets"].values() if tweet["username"] == user) if any(
-        tweet["username"] == user for tweet in state["tweets"].values()) else None  # fmt: skip
-    if latest is None:
+    ids = [tweet["id"] for tweet in state["tweets"].values() if tweet["username"] == user]
+    if not ids:
         return _follow(rng, state, files)
+    latest = max(ids)
     text = (
         f"{pick(rng, ('Great point', 'Agreed', 'Thanks for sharing', 'Good to know'))}, {user.split('_')[0]}!"
     )
